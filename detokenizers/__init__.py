@@ -1,0 +1,1 @@
+"""Corpus detokenizers: pure str -> str functions, each with its inverse."""

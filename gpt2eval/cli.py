@@ -1,0 +1,142 @@
+"""The `gpt2eval` command line: thin click commands over the engine."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import click
+
+from .config import DataConfig, ModelConfig, WindowConfig
+from .errors import UsageError
+
+
+class Group(click.Group):
+    """Any bad input ends as one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(2)
+        except click.UsageError as e:
+            hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
+            click.echo(f"error: {e.format_message()}{hint}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="gpt2eval")
+def main():
+    """Zero-shot language-modeling evaluation, reproducing Table 3 of the GPT-2 paper."""
+
+
+def model_options(f):
+    for option in reversed(
+        [
+            click.option("--model", default=ModelConfig.model, show_default=True, help="Hub id or local directory."),
+            click.option("--revision", default=None, help="Hub revision (branch, tag or commit)."),
+            click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
+            click.option(
+                "--dtype",
+                type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+                default="auto",
+                show_default=True,
+                help="auto: float32 on CPU, bfloat16 on a GPU that supports it.",
+            ),
+            click.option("--trust-remote-code", is_flag=True, help="Allow code from the model repo to run."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def window_options(f):
+    for option in reversed(
+        [
+            click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
+            click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
+            click.option("--eos-prefix/--no-eos-prefix", default=True, show_default=True, help="Start streams with <|endoftext|>."),
+            click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def data_options(f):
+    for option in reversed(
+        [
+            click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
+            click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
+            click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
+            click.option("--detokenizer", type=click.Choice(["default", "none"]), default="default", show_default=True, help="none: score the original tokenized text."),
+            click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
+            click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
+            click.option("--join", default=None, help="1BW: how sentences form the stream."),
+            click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def build(cls, opts: dict):
+    """A config dataclass from the click options that share its field names."""
+    return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})
+
+
+@main.command()
+@click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
+@model_options
+@window_options
+@data_options
+@click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(task_names, output, quiet, **opts):
+    """Score a model on tasks; write one result JSON per task.
+
+    Data and options are checked for every task before the model loads, and each result
+    is written as soon as its task finishes.
+    """
+    from .evaluate import evaluate_task, output_path, prepare
+    from .lm import LM
+    from .models import load_model
+    from .progress import Progress
+    from .results import write_json
+
+    model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
+    paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
+    prepared = [prepare(name, data_cfg) for name in task_names]
+    lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
+    for task, docs in prepared:
+        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        write_json(result, paths[task.name])
+        click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
+
+
+def summary(result: dict) -> str:
+    head = result["headline"]
+    value = result["metrics"][head]
+    denominators = {k: v for k, v in result["totals"].items() if k.startswith("n_") and k != "n_greedy"}
+    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in denominators.items())
+
+
+@main.command(name="tasks")
+def list_tasks():
+    """List registered tasks with metric, denominator and the paper's gpt2-large number."""
+    from .paper import paper_value
+    from .registry import get_task_class, task_names
+
+    rows = [("task", "metric", "denominator", "paper gpt2-large", "description")]
+    for name in task_names():
+        cls = get_task_class(name)
+        paper = paper_value(name, "gpt2-large", cls.metric)
+        denominator = f"{cls.denominator:,} {cls.unit}s" if cls.denominator else f"per {cls.unit}"
+        rows.append((name, cls.metric, denominator, "-" if paper is None else f"{paper:g}", cls.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])

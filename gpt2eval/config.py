@@ -1,0 +1,45 @@
+"""Run configuration: one frozen dataclass per concern, mirrored one-to-one by CLI options.
+
+Every field lands in every result file (``dataclasses.asdict``), so a number can always be
+traced back to the exact protocol that produced it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str = "gpt2-large"  # hub id or local directory
+    revision: Optional[str] = None
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    max_length: Optional[int] = None  # None: the model's context length (n_positions)
+    stride: Optional[int] = None  # None: equal to max_length, i.e. disjoint windows
+    eos_prefix: bool = True  # start every stream with <|endoftext|>
+    batch_size: int = 1
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and which protocol choices a task makes with it.
+
+    Tasks declare which of the protocol fields they read (``Task.options``); setting one a
+    task does not read is an error rather than a silent no-op.
+    """
+
+    data_dir: Optional[str] = None  # original files; None: the hub through `datasets`
+    data_file: Optional[str] = None  # one file (task `text`, or a pre-split enwik8/text8)
+    limit: Optional[int] = None  # first N documents / lines
+    detokenizer: str = "default"  # default | none
+    # Protocol options below: None means "the task's documented default".
+    unit: Optional[str] = None  # text: word | token | char | byte
+    split: Optional[str] = None  # cbt: valid | test
+    join: Optional[str] = None  # 1bw: how sentences form the stream
+    stopword_topk: Optional[int] = None  # lambada: first tokens tried by the stop-word filter

@@ -1,0 +1,38 @@
+"""One task run: documents -> scores -> result dict."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .config import DataConfig
+from .errors import UsageError
+from .registry import get_task_class
+from .results import build_result, model_slug
+
+
+def prepare(name: str, data_cfg: DataConfig):
+    """The task and its documents: every data problem surfaces before any model loads."""
+    task = get_task_class(name)(data_cfg)
+    docs = task.documents()
+    if not docs:
+        raise UsageError(f"task {name}: no documents to score (empty data or --limit)")
+    return task, docs
+
+
+def evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg) -> dict:
+    start = time.perf_counter()
+    sums = task.evaluate(docs, lm)
+    seconds = time.perf_counter() - start
+    return build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds)
+
+
+def output_path(output: str | None, model: str, task: str, n_tasks: int) -> Path:
+    """``--output`` as a file (one task) or a folder; default ``results/<model>/<task>.json``."""
+    if output is None:
+        return Path("results") / model_slug(model) / f"{task}.json"
+    out = Path(output)
+    if out.suffix == ".json":
+        if n_tasks > 1:
+            raise UsageError(f"--output {output} is one file but {n_tasks} tasks were given: pass a folder")
+        return out
+    return out / f"{task}.json"

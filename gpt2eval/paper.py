@@ -1,0 +1,35 @@
+"""The paper's Table 3 as data: one CSV, the single source for `tasks`, tables and plots.
+
+Values are exactly as printed in the paper; ``unit`` "%" means our metric (a fraction)
+is multiplied by 100 before comparing.
+"""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=1)
+def table3() -> list[dict]:
+    """Rows of ``column, task, metric, unit, direction, model, params, value`` (value as float)."""
+    text = resources.files("gpt2eval").joinpath("data/gpt2_table3.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    for row in rows:
+        row["value"] = float(row["value"])
+    return rows
+
+
+def columns() -> list[dict]:
+    """The ten Table 3 columns in the paper's order: column, task, metric, unit, direction."""
+    seen = {}
+    for row in table3():
+        seen.setdefault(row["column"], {k: row[k] for k in ("column", "task", "metric", "unit", "direction")})
+    return list(seen.values())
+
+
+def paper_value(task: str, model: str = "gpt2-large", metric: str | None = None) -> float | None:
+    for row in table3():
+        if row["task"] == task and row["model"] == model and (metric is None or row["metric"] == metric):
+            return row["value"]
+    return None

@@ -1,0 +1,106 @@
+"""Result files: one JSON per task run, everything needed to trust and trace a number."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+from . import __version__
+
+
+def totals_of(sums: list[dict]) -> dict:
+    """Column sums of the per-document sums (floats stay floats, counts stay ints)."""
+    keys = sums[0].keys() if sums else ()
+    return {k: sum(s[k] for s in sums) for k in keys}
+
+
+def per_document(docs, sums: list[dict]) -> dict:
+    """Per-document sums stored column-wise: what a bootstrap resamples, no rerun needed."""
+    out = {"id": [d.id for d in docs]}
+    for k in (sums[0].keys() if sums else ()):
+        out[k] = [s[k] for s in sums]
+    return out
+
+
+def model_slug(model: str) -> str:
+    """Folder name for a model: a local directory's name, or the hub id with '/' -> '__'."""
+    path = Path(model)
+    return path.resolve().name if path.is_dir() else model.replace("/", "__")
+
+
+def versions() -> dict:
+    import datasets
+    import torch
+    import transformers
+
+    return {
+        "gpt2eval": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "datasets": datasets.__version__,
+    }
+
+
+def git_commit() -> dict | None:
+    """The commit of the gpt2eval checkout that ran, if it runs from one."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def config_dict(model_cfg, window_cfg, data_cfg, lm, task) -> dict:
+    """Every option as given, plus the window and task protocol as actually run."""
+    return {
+        "model": asdict(model_cfg),
+        "window": {**asdict(window_cfg), **lm.resolved},
+        "data": asdict(data_cfg),
+        "protocol": task.protocol,
+    }
+
+
+def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds: float) -> dict:
+    totals = totals_of(sums)
+    n_tokens = totals.get("n_tokens", 0)
+    loaded = lm.loaded
+    return {
+        "task": task.name,
+        "metrics": task.metrics(totals),
+        "headline": task.metric,
+        "totals": totals,
+        "n_documents": len(docs),
+        "config": config_dict(model_cfg, window_cfg, data_cfg, lm, task),
+        "model": {
+            "name": model_cfg.model,
+            "revision": model_cfg.revision,
+            "commit": getattr(loaded.model.config, "_commit_hash", None),
+            "n_parameters": loaded.n_parameters,
+            "dtype": str(loaded.dtype).removeprefix("torch."),
+            "device": str(loaded.device),
+            "context_length": loaded.context_length,
+        },
+        "data": task.record.as_dict(),
+        "versions": versions(),
+        "git": git_commit(),
+        "timing": {"seconds": seconds, "tokens_per_second": n_tokens / seconds if seconds > 0 else None},
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "per_document": per_document(docs, sums),
+    }
+
+
+def write_json(result: dict, path: Path) -> None:
+    """Atomic write: a crash never leaves half a result behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(result, indent=1, allow_nan=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

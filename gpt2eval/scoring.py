@@ -1,0 +1,144 @@
+"""Batched model calls that turn token spans into per-target log-probabilities.
+
+The scorer is stateless beyond the model: spans in, per-target arrays out. Callers can
+therefore split the spans of a long stream into shards, score them in separate processes
+or sessions, and add the sums, without any global state to reconcile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .windows import rolling_windows
+
+# Rows of (positions, vocab) float32 log-softmax work done at once: ~256 MiB for V = 50,257.
+# Bounds memory whatever the batch size; one full (B, L, V) float32 copy never exists.
+LOGSOFTMAX_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class Span:
+    """One model row: feed ``input_ids``; the last ``len(target_ids)`` predictions are scored."""
+
+    input_ids: Sequence[int]
+    target_ids: Sequence[int]
+
+    def __post_init__(self):
+        assert 1 <= len(self.target_ids) <= len(self.input_ids), (
+            f"span scores {len(self.target_ids)} targets from {len(self.input_ids)} inputs"
+        )
+
+
+@dataclass
+class SpanScore:
+    nll: np.ndarray  # (K,) float64, nats
+    greedy: np.ndarray  # (K,) bool, target was the argmax
+
+
+class Scorer:
+    """Scores spans with a causal LM, ``batch_size`` rows per forward pass."""
+
+    def __init__(self, model, batch_size: int = 1, pad_id: int = 0, progress=None):
+        assert batch_size >= 1, f"batch_size must be >= 1, got {batch_size}"
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.batch_size = batch_size
+        self.pad_id = pad_id
+        self.progress = progress  # a gpt2eval.progress.Progress, or None
+
+    def score(self, spans: Sequence[Span]) -> list[SpanScore]:
+        # Longest first: similar lengths share a batch, and an OOM shows up on batch one.
+        order = sorted(range(len(spans)), key=lambda i: -len(spans[i].input_ids))
+        out: list[SpanScore | None] = [None] * len(spans)
+        if self.progress:
+            self.progress.start(sum(len(s.target_ids) for s in spans), "scoring")
+        try:
+            for lo in range(0, len(order), self.batch_size):
+                idx = order[lo : lo + self.batch_size]
+                for i, score in zip(idx, self._score_batch([spans[i] for i in idx])):
+                    out[i] = score
+                if self.progress:
+                    self.progress(sum(len(spans[i].target_ids) for i in idx))
+        finally:
+            if self.progress:
+                self.progress.close()
+        return out
+
+    @torch.inference_mode()
+    def forward(self, inputs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, list[int]]:
+        """Logits (B, T, V) of right-padded ``inputs`` and each row's real length."""
+        lengths = [len(x) for x in inputs]
+        T = max(lengths)
+        # Right padding: under a causal mask a real position never sees a later pad.
+        ids = torch.full((len(inputs), T), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(inputs), T), dtype=torch.long)
+        for b, x in enumerate(inputs):
+            ids[b, : lengths[b]] = torch.as_tensor(x, dtype=torch.long)
+            mask[b, : lengths[b]] = 1
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+        return logits, lengths
+
+    @torch.inference_mode()
+    def _score_batch(self, spans: Sequence[Span]) -> list[SpanScore]:
+        logits, lengths = self.forward([s.input_ids for s in spans])  # (B, T, V)
+
+        rows, cols, targets = [], [], []
+        for b, s in enumerate(spans):
+            k = len(s.target_ids)
+            rows += [b] * k
+            cols += range(lengths[b] - k, lengths[b])
+            targets += s.target_ids
+        nll, greedy = _gather_nll(logits, rows, cols, targets)
+        out, at = [], 0
+        for s in spans:
+            k = len(s.target_ids)
+            out.append(SpanScore(nll[at : at + k], greedy[at : at + k]))
+            at += k
+        return out
+
+
+def _gather_nll(logits: torch.Tensor, rows, cols, targets) -> tuple[np.ndarray, np.ndarray]:
+    """NLL and argmax hit at (row, col) positions, log-softmax in float32, chunked."""
+    V = logits.shape[-1]
+    chunk = max(1, LOGSOFTMAX_BYTES // (4 * V))
+    rows = torch.as_tensor(rows, device=logits.device)
+    cols = torch.as_tensor(cols, device=logits.device)
+    targets = torch.as_tensor(targets, device=logits.device)
+    nll, greedy = [], []
+    for lo in range(0, len(targets), chunk):
+        sel = logits[rows[lo : lo + chunk], cols[lo : lo + chunk]].float()  # (N, V)
+        tgt = targets[lo : lo + chunk]
+        target_logit = sel.gather(1, tgt[:, None])[:, 0]
+        nll.append((torch.logsumexp(sel, dim=1) - target_logit).double().cpu())
+        greedy.append((sel.argmax(dim=1) == tgt).cpu())
+    return torch.cat(nll).numpy(), torch.cat(greedy).numpy()
+
+
+def stream_spans(ids: Sequence[int], max_length: int, stride: int) -> list[Span]:
+    """The rolling windows of ``ids`` (see ``windows.py``) as spans."""
+    return [
+        Span(ids[w.start : w.end], ids[w.end + 1 - w.n_scored : w.end + 1])
+        for w in rolling_windows(len(ids), max_length, stride)
+    ]
+
+
+def score_stream(scorer: Scorer, ids: Sequence[int], max_length: int, stride: int) -> SpanScore:
+    """Per-target scores for positions ``1 .. len(ids) - 1`` of a token stream."""
+    scores = scorer.score(stream_spans(ids, max_length, stride))
+    if not scores:
+        return SpanScore(np.zeros(0), np.zeros(0, dtype=bool))
+    result = SpanScore(np.concatenate([s.nll for s in scores]), np.concatenate([s.greedy for s in scores]))
+    assert len(result.nll) == max(0, len(ids) - 1), "every target token is scored exactly once"
+    return result
+
+
+def continuation_span(context: Sequence[int], continuation: Sequence[int], max_length: int) -> Span:
+    """Score ``continuation`` given ``context``, keeping the end of a context that is too long."""
+    assert continuation, "empty continuation"
+    assert context, "empty context: prefix it with <|endoftext|>"
+    seq = list(context) + list(continuation)
+    seq = seq[-(max_length + 1) :]
+    return Span(seq[:-1], seq[-len(continuation) :])

@@ -1,0 +1,105 @@
+"""The task contract: documents -> requests -> per-document sums -> metrics.
+
+A task loads its documents (original text, unit counts), asks an ``LM`` for scores, and
+returns one dict of *sums* per document (``nll_nats``, ``n_units``, ``n_correct``...).
+Metrics are computed once from the summed totals, never by averaging per-document
+ratios; the per-document sums are kept so a bootstrap needs no model reruns.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .config import DataConfig
+from .data import DataRecord, HubDataset, find_file, load_hub_column, read_text, verify
+from .errors import UsageError
+from .lm import LM
+
+
+@dataclass
+class Document:
+    id: str
+    text: str  # what the model sees (detokenized unless --detokenizer none)
+    n_units: int  # the denominator share, counted on the ORIGINAL text
+    original: str = ""
+    extra: dict = field(default_factory=dict)  # task-specific fields (target, candidates, ...)
+
+
+class Task:
+    """Subclass per task; register it under the ``gpt2eval.tasks`` entry-point group."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    metric: ClassVar[str]  # headline metric, the one compared with the paper's Table 3
+    unit: ClassVar[str]  # what the denominator counts, e.g. "word", "passage", "byte"
+    denominator: ClassVar[int | None] = None  # the protocol's exact count on the full split
+    options: ClassVar[tuple[str, ...]] = ()  # DataConfig protocol fields this task reads
+    detokenizer: ClassVar[str | None] = None  # module in gpt2eval.detokenizers, or None
+    file: ClassVar[str | None] = None  # original file, relative to --data-dir
+    hub: ClassVar[HubDataset | None] = None  # the same split on the hub
+    defaults: ClassVar[dict] = {}  # this task's defaults for those fields
+
+    def __init__(self, data: DataConfig):
+        self.data = data
+        self.record = DataRecord()
+        self._check_options()
+
+    def _check_options(self) -> None:
+        for name in ("data_file", "unit", "split", "join", "stopword_topk"):
+            if name not in self.options and getattr(self.data, name) is not None:
+                raise UsageError(f"--{name.replace('_', '-')} does not apply to task {self.name}: drop it")
+        if self.data.limit is not None and self.data.limit < 1:
+            raise UsageError(f"--limit {self.data.limit} must be >= 1")
+
+    def option(self, name: str):
+        """A protocol option's value: the user's, else this task's documented default."""
+        value = getattr(self.data, name)
+        return self.defaults.get(name) if value is None else value
+
+    @property
+    def protocol(self) -> dict:
+        """The task-level protocol choices as run, for the result file."""
+        chosen = {name: self.option(name) for name in self.options if name != "data_file"}
+        return {"detokenizer": self.detokenizer_name, **chosen}
+
+    @property
+    def detokenizer_name(self) -> str:
+        return self.detokenizer if self.detokenizer and self.data.detokenizer == "default" else "none"
+
+    def detokenize(self, line: str) -> str:
+        """This task's detokenizer, or the identity under ``--detokenizer none``."""
+        if self.detokenizer_name == "none":
+            return line
+        module = importlib.import_module(f"gpt2eval.detokenizers.{self.detokenizer}")
+        return module.detokenize(line)
+
+    def original_text(self) -> str:
+        """The original file's text, from ``--data-dir`` or rebuilt from the hub rows."""
+        if self.data.data_dir:
+            return read_text(find_file(self.data.data_dir, self.file, self.name), self.record)
+        text = self.text_from_rows(load_hub_column(self.hub, self.record))
+        # The rebuilt text must be the original file, byte for byte, or the denominators drift.
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.record.hub["sha256_rebuilt"] = digest
+        self.record.hub["checksum"] = verify(self.file, digest, f"{self.hub.path} ({self.hub.name}) rebuilt as {self.file}")
+        return text
+
+    def text_from_rows(self, rows: list) -> str:
+        """Rebuild the original file from hub rows (task-specific)."""
+        raise NotImplementedError
+
+    def documents(self) -> list[Document]:
+        raise NotImplementedError
+
+    def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
+        """One dict of sums per document, same keys for all."""
+        raise NotImplementedError
+
+    def metrics(self, totals: dict) -> dict:
+        """Metrics from summed totals (also used on bootstrap resamples)."""
+        raise NotImplementedError
+
+    def limited(self, docs: list) -> list:
+        return docs[: self.data.limit] if self.data.limit else docs

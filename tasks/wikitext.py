@@ -1,0 +1,75 @@
+"""WikiText-2 / WikiText-103 test: the whole file as one detokenized stream, per-word PPL.
+
+Denominator: 245,569 = 241,211 words + one end-of-line per line (4,358 lines), counted on
+the original tokenized file. Documents are articles (a line `` = Title = `` starts one), so
+the bootstrap resamples articles. The paper's numbers are on the tokenized files
+(``wiki.test.tokens``, with ``<unk>``); the ``-raw`` variants score ``wiki.test.raw``
+(same words, no ``<unk>``), which many public reproductions quote instead.
+"""
+import re
+
+from gpt2eval.data import HubDataset
+from gpt2eval.stream import StreamTask
+from gpt2eval.task import Document
+
+ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a new article
+
+
+def lines_of(text: str) -> list[str]:
+    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+
+
+def articles(lines: list[str]) -> list[list[str]]:
+    groups: list[list[str]] = []
+    for line in lines:
+        if ARTICLE_TITLE.match(line) or not groups:
+            groups.append([])
+        groups[-1].append(line)
+    return groups
+
+
+class WikiText2(StreamTask):
+    name = "wikitext2"
+    description = "WikiText-2 test (wiki.test.tokens), detokenized stream, per-word perplexity"
+    denominator = 245_569
+    detokenizer = "wikitext"
+    file = "wikitext-2/wiki.test.tokens"
+    hub = HubDataset("Salesforce/wikitext", "wikitext-2-v1", "test", "text")
+
+    def documents(self) -> list[Document]:
+        docs = []
+        for i, group in enumerate(self.limited(articles(lines_of(self.original_text())))):
+            docs.append(
+                Document(
+                    id=f"article-{i}",
+                    text="".join(self.detokenize(line) + "\n" for line in group),
+                    n_units=sum(len(line.split()) + 1 for line in group),
+                    original="".join(line + "\n" for line in group),
+                )
+            )
+        return docs
+
+    def text_from_rows(self, rows: list) -> str:
+        # Hub rows are the file's lines with their "\n"; blank lines (" ") became "".
+        return "".join(row if row else " \n" for row in rows)
+
+
+class WikiText103(WikiText2):
+    name = "wikitext103"
+    description = "WikiText-103 test (wiki.test.tokens), detokenized stream, per-word perplexity"
+    file = "wikitext-103/wiki.test.tokens"
+    hub = HubDataset("Salesforce/wikitext", "wikitext-103-v1", "test", "text")
+
+
+class WikiText2Raw(WikiText2):
+    name = "wikitext2-raw"
+    description = "WikiText-2 test, raw variant (wiki.test.raw, no <unk>); not the paper's setting"
+    file = "wikitext-2/wiki.test.raw"
+    hub = HubDataset("Salesforce/wikitext", "wikitext-2-raw-v1", "test", "text")
+
+
+class WikiText103Raw(WikiText2):
+    name = "wikitext103-raw"
+    description = "WikiText-103 test, raw variant (wiki.test.raw, no <unk>); not the paper's setting"
+    file = "wikitext-103/wiki.test.raw"
+    hub = HubDataset("Salesforce/wikitext", "wikitext-103-raw-v1", "test", "text")
