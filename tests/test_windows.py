@@ -1,0 +1,99 @@
+"""Gold tests for the rolling windows (see the drawing in gpt2eval/windows.py)."""
+import pytest
+
+from gpt2eval.scoring import stream_spans
+from gpt2eval.windows import Window, rolling_windows
+
+EOT = -1
+
+
+def table(tokens, L, S):
+    """(inputs, scored targets) per window for the stream [EOT] + tokens."""
+    stream = [EOT] + tokens
+    return [(list(s.input_ids), list(s.target_ids)) for s in stream_spans(stream, L, S)]
+
+
+def test_stride_equals_length_is_lm_eval_loglikelihood_rolling():
+    # lm-eval's get_rolling_token_windows(range(10), prefix=EOT, max_seq_len=4, context_len=1)
+    assert table(list(range(10)), 4, 4) == [
+        ([EOT, 0, 1, 2], [0, 1, 2, 3]),
+        ([3, 4, 5, 6], [4, 5, 6, 7]),
+        ([5, 6, 7, 8], [8, 9]),
+    ]
+
+
+def test_stride_equals_length_exact_multiple():
+    assert table(list(range(8)), 4, 4) == [
+        ([EOT, 0, 1, 2], [0, 1, 2, 3]),
+        ([3, 4, 5, 6], [4, 5, 6, 7]),
+    ]
+
+
+def test_stride_in_between():
+    assert table(list(range(10)), 4, 2) == [
+        ([EOT, 0, 1, 2], [0, 1, 2, 3]),
+        ([1, 2, 3, 4], [4, 5]),
+        ([3, 4, 5, 6], [6, 7]),
+        ([5, 6, 7, 8], [8, 9]),
+    ]
+
+
+def test_stride_one_gives_every_target_a_full_window():
+    assert table(list(range(6)), 3, 1) == [
+        ([EOT, 0, 1], [0, 1, 2]),
+        ([0, 1, 2], [3]),
+        ([1, 2, 3], [4]),
+        ([2, 3, 4], [5]),
+    ]
+
+
+def test_stride_three_of_four_right_aligns_the_last_window():
+    assert table(list(range(9)), 4, 3) == [
+        ([EOT, 0, 1, 2], [0, 1, 2, 3]),
+        ([2, 3, 4, 5], [4, 5, 6]),
+        ([4, 5, 6, 7], [7, 8]),
+    ]
+
+
+@pytest.mark.parametrize("S", [1, 2, 4])
+def test_stream_shorter_than_window_is_one_window(S):
+    assert table([7, 8], 4, S) == [([EOT, 7], [7, 8])]
+
+
+@pytest.mark.parametrize("S", [1, 2, 4])
+def test_stream_of_exactly_one_window(S):
+    assert table([0, 1, 2, 3], 4, S) == [([EOT, 0, 1, 2], [0, 1, 2, 3])]
+
+
+def test_window_plus_one():
+    assert table([0, 1, 2, 3, 4], 4, 4) == [([EOT, 0, 1, 2], [0, 1, 2, 3]), ([0, 1, 2, 3], [4])]
+    assert table([0, 1, 2, 3, 4], 4, 1) == [([EOT, 0, 1, 2], [0, 1, 2, 3]), ([0, 1, 2, 3], [4])]
+
+
+def test_empty_stream_has_no_windows():
+    assert table([], 4, 4) == []
+    assert rolling_windows(0, 4, 4) == []
+
+
+def test_window_positions():
+    assert rolling_windows(11, 4, 4) == [Window(0, 4, 4), Window(4, 8, 4), Window(6, 10, 2)]
+    assert list(Window(6, 10, 2).targets) == [9, 10]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 17, 100])
+@pytest.mark.parametrize("L,S", [(1, 1), (4, 1), (4, 3), (8, 8), (16, 5)])
+def test_every_target_scored_exactly_once_with_bounded_context(n, L, S):
+    windows = rolling_windows(n + 1, L, S)
+    scored = [p for w in windows for p in w.targets]
+    assert scored == list(range(1, n + 1))
+    for w in windows:
+        assert w.end - w.start <= L
+        first = w.end + 1 - w.n_scored
+        assert first - w.start >= min(first, L - S + 1), "each target sees at least L - S + 1 tokens"
+
+
+def test_bad_stride_is_refused():
+    with pytest.raises(AssertionError):
+        rolling_windows(10, 4, 5)
+    with pytest.raises(AssertionError):
+        rolling_windows(10, 4, 0)
