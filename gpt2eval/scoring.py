@@ -85,36 +85,25 @@ class Scorer:
     def _score_batch(self, spans: Sequence[Span]) -> list[SpanScore]:
         logits, lengths = self.forward([s.input_ids for s in spans])  # (B, T, V)
 
-        rows, cols, targets = [], [], []
+        out = []
         for b, s in enumerate(spans):
             k = len(s.target_ids)
-            rows += [b] * k
-            cols += range(lengths[b] - k, lengths[b])
-            targets += s.target_ids
-        nll, greedy = _gather_nll(logits, rows, cols, targets)
-        out, at = [], 0
-        for s in spans:
-            k = len(s.target_ids)
-            out.append(SpanScore(nll[at : at + k], greedy[at : at + k]))
-            at += k
+            scored = logits[b, lengths[b] - k : lengths[b]]  # (K, V), a view
+            out.append(_nll(scored, torch.as_tensor(s.target_ids, device=logits.device)))
         return out
 
 
-def _gather_nll(logits: torch.Tensor, rows, cols, targets) -> tuple[np.ndarray, np.ndarray]:
-    """NLL and argmax hit at (row, col) positions, log-softmax in float32, chunked."""
-    V = logits.shape[-1]
-    chunk = max(1, LOGSOFTMAX_BYTES // (4 * V))
-    rows = torch.as_tensor(rows, device=logits.device)
-    cols = torch.as_tensor(cols, device=logits.device)
-    targets = torch.as_tensor(targets, device=logits.device)
+def _nll(logits: torch.Tensor, targets: torch.Tensor) -> SpanScore:
+    """NLL (float64) and argmax hits of ``targets`` under ``logits`` (K, V), in float32 chunks."""
+    chunk = max(1, LOGSOFTMAX_BYTES // (4 * logits.shape[-1]))
     nll, greedy = [], []
     for lo in range(0, len(targets), chunk):
-        sel = logits[rows[lo : lo + chunk], cols[lo : lo + chunk]].float()  # (N, V)
+        sel = logits[lo : lo + chunk].float()  # (C, V)
         tgt = targets[lo : lo + chunk]
         target_logit = sel.gather(1, tgt[:, None])[:, 0]
         nll.append((torch.logsumexp(sel, dim=1) - target_logit).double().cpu())
         greedy.append((sel.argmax(dim=1) == tgt).cpu())
-    return torch.cat(nll).numpy(), torch.cat(greedy).numpy()
+    return SpanScore(torch.cat(nll).numpy(), torch.cat(greedy).numpy())
 
 
 def stream_spans(ids: Sequence[int], max_length: int, stride: int) -> list[Span]:

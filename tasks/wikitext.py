@@ -20,9 +20,10 @@ def lines_of(text: str) -> list[str]:
 
 
 def articles(lines: list[str]) -> list[list[str]]:
-    groups: list[list[str]] = []
+    """Lines grouped by article; blank lines before the first title join the first article."""
+    groups: list[list[str]] = [[]]
     for line in lines:
-        if ARTICLE_TITLE.match(line) or not groups:
+        if ARTICLE_TITLE.match(line) and any(x.strip() for x in groups[-1]):
             groups.append([])
         groups[-1].append(line)
     return groups
