@@ -65,7 +65,9 @@ def context_length(config) -> int:
 def load_model(cfg: ModelConfig) -> LoadedModel:
     """``AutoModelForCausalLM`` + ``AutoTokenizer``; honours local paths and HF_HUB_OFFLINE."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # our own bar reports scoring; loading is quick or cached
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
     kwargs = dict(revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)

@@ -26,6 +26,7 @@ class Text(StreamTask):
         if self.option("unit") not in UNITS:
             raise UsageError(f"--unit {self.option('unit')!r} is not one of {', '.join(UNITS)}")
         self.unit = self.option("unit")
+        self.metric = f"{self.unit}_perplexity"
 
     def documents(self) -> list[Document]:
         text = self.read(Path(self.data.data_file))
