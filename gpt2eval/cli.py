@@ -1,9 +1,7 @@
 """The `gpt2eval` command line: thin click commands over the engine."""
 from __future__ import annotations
 
-import math
-import sys
-import time
+import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -95,8 +93,9 @@ def build(cls, opts: dict):
 @window_options
 @data_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
+@click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(task_names, output, quiet, **opts):
+def run(task_names, output, log_samples, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
     Data and options are checked for every task before the model loads, and each result
@@ -116,6 +115,18 @@ def run(task_names, output, quiet, **opts):
         result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
         write_json(result, paths[task.name])
         click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
+        if log_samples:
+            write_samples(task, paths[task.name])
+
+
+def write_samples(task, result_path: Path) -> None:
+    samples = task.samples() if hasattr(task, "samples") else None
+    if samples is None:
+        click.echo(f"{task.name}: no per-example records for this task (--log-samples)", err=True)
+        return
+    path = result_path.with_suffix(".samples.jsonl")
+    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
 
 
 def summary(result: dict) -> str:
@@ -123,6 +134,34 @@ def summary(result: dict) -> str:
     value = result["metrics"][head]
     denominators = {k: v for k, v in result["totals"].items() if k.startswith("n_") and k != "n_greedy"}
     return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in denominators.items())
+
+
+@main.command(name="detok-check")
+@click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files [default: the hub].")
+@click.option("--split", default=None, help="CBT: valid | test.")
+@click.option("--show", type=int, default=3, show_default=True, help="Lines that fail to round-trip to print.")
+def detok_check(task_names, data_dir, split, show):
+    """Round-trip rate of each task's detokenizer on its whole original data.
+
+    A line round-trips when tokenize(detokenize(line)) == line.
+    """
+    import importlib
+
+    from .registry import get_task_class
+
+    for name in task_names:
+        task = get_task_class(name)(DataConfig(data_dir=data_dir, split=split))
+        if not task.detokenizer:
+            click.echo(f"{name}: no detokenizer (the text is scored as it is)")
+            continue
+        module = importlib.import_module(f"gpt2eval.detokenizers.{task.detokenizer}")
+        lines = task.detokenizer_lines()
+        bad = [line for line in lines if module.tokenize(module.detokenize(line)) != line]
+        ok = len(lines) - len(bad)
+        click.echo(f"{name}: detokenizer {task.detokenizer}: {ok:,}/{len(lines):,} lines round-trip ({100 * ok / max(1, len(lines)):.3f}%)")
+        for line in bad[:show]:
+            click.echo(f"  original:  {line!r}\n  roundtrip: {module.tokenize(module.detokenize(line))!r}")
 
 
 @main.command(name="tasks")

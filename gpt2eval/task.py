@@ -75,6 +75,11 @@ class Task:
         module = importlib.import_module(f"gpt2eval.detokenizers.{self.detokenizer}")
         return module.detokenize(line)
 
+    def detokenizer_lines(self) -> list[str]:
+        """The original lines this task detokenizes, for the round-trip check."""
+        text = self.original_text()
+        return (text[:-1] if text.endswith("\n") else text).split("\n")
+
     def original_text(self) -> str:
         """The original file's text, from ``--data-dir`` or rebuilt from the hub rows."""
         if self.data.data_dir:
