@@ -129,3 +129,20 @@ def test_earlier_results_survive_a_later_failure(tiny_model_dir, data_dir, tmp_p
     result = run("run", "--task", "ptb", "--task", "wikitext103", "--model", tiny_model_dir, "--data-dir", tmp_path, "--output", tmp_path / "out")
     assert_usage_error(result, "not found")
     assert not (tmp_path / "out").exists()
+
+
+def test_detok_check_reports_round_trip_rates(data_dir):
+    result = run("detok-check", "--task", "ptb", "--task", "wikitext2", "--task", "1bw", "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
+    assert "ptb: detokenizer ptb: 3,761/3,761 lines round-trip" in result.output
+    assert "wikitext2: detokenizer wikitext: 4,358/4,358" in result.output
+    assert "1bw: detokenizer one_billion_word: 6,075/6,075" in result.output
+
+
+def test_detok_check_on_the_cbt_fixture():
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "cbt"
+    result = run("detok-check", "--task", "cbt-cn", "--data-dir", fixture)
+    assert result.exit_code == 0, result.output
+    assert "cbt-cn: detokenizer cbt: 126/126 lines round-trip" in result.output
