@@ -1,0 +1,224 @@
+"""LAMBADA: predict the last word of a passage (OpenAI's test set, and the original).
+
+    passage   "... his mouth curved in a confident grin, I don't care about signs"
+    context   "... his mouth curved in a confident grin, I don't care about"
+    target    "signs"   (the last whitespace-separated word, punctuation and quotes kept)
+    scored    log p(encode(" signs") | encode(context))
+
+One passage is one document and one unit: 5,153 target words. Metrics, all from summed
+per-passage counts (accuracies are fractions):
+
+    perplexity       exp(sum target NLL / n_words)       Table 3 "LAMBADA PPL"
+    acc_stopword     stop-word-filtered greedy word       Table 3 "LAMBADA ACC"
+    acc              every target token is the argmax given the gold prefix (lm-eval's acc)
+    acc_last_token   only the target's last token is the argmax (overstates accuracy)
+    acc_greedy_word  greedy word, no filter: acc_stopword minus this is the filter's gain
+    token_perplexity exp(sum target NLL / n_tokens), per target BPE token
+
+Table 3's accuracy is the filtered one: the paper reports 52.66% for its largest model
+without the filter and 63.24% "adding a stop-word filter as an approximation" of the
+constraint that the word ends the sentence, and 63.24 is the number in the table.
+
+The filter (``gpt2eval.greedy``): the first tokens of the word are tried in order of
+probability, top ``--stopword-topk`` (default 10); each is extended greedily into a word,
+and the first word that is neither a stop word nor punctuation only is the prediction
+(if none of the k is, the plain greedy word). A prediction is correct when it equals the
+target after stripping non-alphanumeric characters from both ends (``"Nadia,`` matches
+``"Nadia``); case counts. The stop words are the 179-word English list of NLTK's stopwords
+corpus (newer NLTK data releases may list more), shipped as ``gpt2eval/data/stopwords_en.txt``;
+matching is lower-case with ’ read as '. 51 of the 5,153 targets are stop words themselves
+(in both versions): the filter predicts those only when it falls back to the greedy word.
+
+Contexts start with <|endoftext|> under ``--eos-prefix`` (the default), as a document
+does in GPT-2's training data; passages longer than the window keep their end. The target
+is always scored with one leading space, also in the 7 OpenAI passages where a line break
+precedes it.
+
+``lambada-standard`` scores the original release instead (lower-cased, PTB-tokenized, not
+the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
+from the original line; in 37 passages detokenizing glues an opening quote onto it
+(... `` nadia -> ..."nadia), and there the target is scored without a leading space.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from functools import lru_cache
+from importlib import resources
+
+from gpt2eval.data import HubDataset
+from gpt2eval.errors import UsageError
+from gpt2eval.greedy import predict_words
+from gpt2eval.lm import LM
+from gpt2eval.task import Document, Task
+
+from .wikitext import lines_of
+
+MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
+_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> tuple[frozenset, str]:
+    """NLTK's English stop words and the sha256 of the shipped file."""
+    data = resources.files("gpt2eval").joinpath("data/stopwords_en.txt").read_bytes()
+    return frozenset(data.decode("utf-8").split()), hashlib.sha256(data).hexdigest()
+
+
+def bare(word: str) -> str:
+    """``word`` without punctuation at either end: the form predictions are compared in."""
+    return _EDGE_PUNCT.sub("", word)
+
+
+def is_answer(word: str) -> bool:
+    """A word the filter allows as LAMBADA's answer: some letters or digits, no stop word."""
+    core = bare(word).lower().replace("\u2019", "'")
+    return bool(core) and core not in stopwords()[0]
+
+
+def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
+    """(context, separator, target): ``text`` == context + separator + target, up to whitespace.
+
+    The target is the last whitespace word unless given; the separator is " ", or "" when
+    the target is glued to the text before it. The context has no trailing whitespace.
+    """
+    text = text.rstrip()
+    target = target or text.split()[-1]
+    assert text.endswith(target), f"passage does not end with its target {target!r}: {text[-60:]!r}"
+    head = text[: len(text) - len(target)]
+    sep = " " if not head or head[-1].isspace() else ""
+    return head.rstrip(), sep, target
+
+
+class Lambada(Task):
+    name = "lambada"
+    description = "LAMBADA, OpenAI's test set (lambada_test.jsonl): last-word PPL and stop-word-filtered accuracy"
+    metric = "perplexity"
+    unit = "word"
+    denominator = 5_153
+    options = ("stopword_topk",)
+    defaults = {"stopword_topk": 10}
+    file = "lambada/lambada_test.jsonl"
+    hub = HubDataset("EleutherAI/lambada_openai", "default", "test", "text")
+
+    def __init__(self, data):
+        super().__init__(data)
+        if self.option("stopword_topk") < 1:
+            raise UsageError(f"--stopword-topk {self.option('stopword_topk')} must be >= 1")
+        self._samples: list[dict] | None = None
+
+    @property
+    def protocol(self) -> dict:
+        words, digest = stopwords()
+        stop = {"source": "NLTK English stop words", "count": len(words), "sha256": digest}
+        return {**super().protocol, "stopwords": stop, "max_word_tokens": MAX_WORD_TOKENS}
+
+    def passages(self) -> list[str]:
+        """The original passages, in file order."""
+        out = []
+        for i, line in enumerate(lines_of(self.original_text())):
+            try:
+                out.append(json.loads(line)["text"])
+            except (ValueError, KeyError, TypeError):
+                raise UsageError(f"{self.file} line {i + 1} is not a JSON object with a 'text' field: wrong file?") from None
+        return out
+
+    def documents(self) -> list[Document]:
+        docs = []
+        for i, passage in enumerate(self.limited(self.passages())):
+            if not passage.split():
+                raise UsageError(f"{self.file}: passage {i + 1} is empty: wrong file?")
+            docs.append(self.document(i, passage))
+        return docs
+
+    def document(self, i: int, passage: str) -> Document:
+        context, sep, target = split_target(passage)
+        extra = {"context": context, "sep": sep, "target": target}
+        return Document(id=f"passage-{i}", text=context + sep + target, n_units=1, original=passage, extra=extra)
+
+    def text_from_rows(self, rows: list) -> str:
+        # The file is json.dumps of each row (ASCII escapes), one a line.
+        return "".join(json.dumps({"text": row}) + "\n" for row in rows)
+
+    def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
+        prefix = [lm.loaded.eos_id] if lm.eos_prefix else []
+        contexts = [prefix + lm.encode(d.extra["context"]) for d in docs]
+        targets = [lm.encode(d.extra["sep"] + d.extra["target"]) for d in docs]
+        scores = lm.score_continuations(list(zip(contexts, targets)))
+        preds = predict_words(lm, contexts, is_answer, self.option("stopword_topk"), MAX_WORD_TOKENS)
+        sums, self._samples = [], []
+        for d, ctx, score, pred in zip(docs, contexts, scores, preds):
+            gold = bare(d.extra["target"])
+            sums.append(
+                {
+                    "nll_nats": float(score.nll.sum()),
+                    "n_words": d.n_units,
+                    "n_tokens": len(score.nll),
+                    "n_correct": int(score.greedy.all()),
+                    "n_correct_last_token": int(score.greedy[-1]),
+                    "n_correct_greedy_word": int(bare(pred.greedy) == gold),
+                    "n_correct_stopword": int(bare(pred.word) == gold),
+                    "n_stopword_fallback": int(pred.rank < 0),
+                }
+            )
+            self._samples.append(
+                {
+                    "id": d.id,
+                    "context_tokens": len(ctx) - len(prefix),
+                    "target": d.extra["target"],
+                    "target_tokens": len(score.nll),
+                    "nll_nats": float(score.nll.sum()),
+                    "greedy_word": pred.greedy,
+                    "stopword_word": pred.word,
+                    "stopword_rank": pred.rank,
+                    "correct": bool(score.greedy.all()),
+                    "correct_last_token": bool(score.greedy[-1]),
+                    "correct_greedy_word": bool(sums[-1]["n_correct_greedy_word"]),
+                    "correct_stopword": bool(sums[-1]["n_correct_stopword"]),
+                }
+            )
+        return sums
+
+    def samples(self) -> list[dict] | None:
+        """Per-passage records of the last ``evaluate`` call (for ``--log-samples``)."""
+        return self._samples
+
+    def metrics(self, totals: dict) -> dict:
+        n, n_tokens, nll = totals["n_words"], totals["n_tokens"], totals["nll_nats"]
+        if not n:
+            return {k: math.nan for k in ("perplexity", "acc_stopword", "acc", "acc_last_token", "acc_greedy_word", "token_perplexity")}
+        return {
+            "perplexity": _exp(nll / n),
+            "acc_stopword": totals["n_correct_stopword"] / n,
+            "acc": totals["n_correct"] / n,
+            "acc_last_token": totals["n_correct_last_token"] / n,
+            "acc_greedy_word": totals["n_correct_greedy_word"] / n,
+            "token_perplexity": _exp(nll / n_tokens),
+        }
+
+
+class LambadaStandard(Lambada):
+    name = "lambada-standard"
+    description = "LAMBADA, original release (lambada_test_plain_text.txt), detokenized; not the paper's setting"
+    detokenizer = "lambada"
+    file = "lambada/lambada_test_plain_text.txt"
+    # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
+    hub = HubDataset("cimec/lambada", "plain_text", "test", "text")
+
+    def passages(self) -> list[str]:
+        return lines_of(self.original_text())
+
+    def document(self, i: int, passage: str) -> Document:
+        # The target comes from the original line: detokenizing may glue a quote onto it.
+        context, sep, target = split_target(self.detokenize(passage), passage.split()[-1])
+        extra = {"context": context, "sep": sep, "target": target}
+        return Document(id=f"passage-{i}", text=context + sep + target, n_units=1, original=passage, extra=extra)
+
+    def text_from_rows(self, rows: list) -> str:
+        return "".join(row + "\n" for row in rows)
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 700 else math.inf
