@@ -132,8 +132,8 @@ def write_samples(task, result_path: Path) -> None:
 def summary(result: dict) -> str:
     head = result["headline"]
     value = result["metrics"][head]
-    denominators = {k: v for k, v in result["totals"].items() if k.startswith("n_") and k != "n_greedy"}
-    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in denominators.items())
+    counts = {k: v for k, v in result["totals"].items() if k in ("n_units", "n_words", "n_questions", "n_tokens")}
+    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
 
 
 @main.command(name="detok-check")
@@ -179,3 +179,11 @@ def list_tasks():
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+
+
+from .tools_cli import download, plot, reproduce, sweep_stride  # noqa: E402
+
+main.add_command(plot)
+main.add_command(sweep_stride)
+main.add_command(download)
+main.add_command(reproduce)
