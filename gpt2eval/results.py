@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
+from .bootstrap import uncertainty
 
 
 def totals_of(sums: list[dict]) -> dict:
@@ -73,9 +74,11 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
     totals = totals_of(sums)
     n_tokens = totals.get("n_tokens", 0)
     loaded = lm.loaded
+    documents = per_document(docs, sums)
     return {
         "task": task.name,
         "metrics": task.metrics(totals),
+        **uncertainty(task.metrics, documents),  # "ci95": {metric: [lo, hi]}, "bootstrap": how
         "headline": task.metric,
         "totals": totals,
         "n_documents": len(docs),
@@ -94,7 +97,7 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
         "git": git_commit(),
         "timing": {"seconds": seconds, "tokens_per_second": n_tokens / seconds if seconds > 0 else None},
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "per_document": per_document(docs, sums),
+        "per_document": documents,
     }
 
 

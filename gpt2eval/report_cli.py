@@ -1,0 +1,65 @@
+"""`gpt2eval table` and `gpt2eval compare`: reports built from result files alone."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .compare import ATOL, RTOL
+
+PAPER_MODELS = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "none"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex"]), default="markdown", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
+@click.option(
+    "--paper-model",
+    type=click.Choice(PAPER_MODELS),
+    default="gpt2-large",
+    show_default=True,
+    help="Paper row for models whose name is not a GPT-2 size (none: no paper rows).",
+)
+def table(paths, fmt, output, paper_model):
+    """Table 3 from result files: ours vs the paper, with 95% intervals.
+
+    PATHS are result JSON files or folders (searched for **/*.json). One row group per
+    model: ours (± half-width of the 95% bootstrap interval, † where the protocol differs
+    from the paper's, explained below the table), the paper's number for the model's
+    GPT-2 size, and the difference. Missing results show as "–". CSV gives one row per
+    (model, column) with every number in its own field.
+    """
+    from .table import build_table
+
+    text = build_table(list(paths), fmt, None if paper_model == "none" else paper_model)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"table -> {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("baseline", type=click.Path(exists=True))
+@click.argument("new", type=click.Path(exists=True))
+@click.option("--rtol", type=click.FloatRange(min=0), default=RTOL, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=click.FloatRange(min=0), default=ATOL, show_default=True, help="Absolute tolerance.")
+@click.option("--ignore-config", is_flag=True, help="Compare even if the protocols differ.")
+@click.pass_context
+def compare(ctx, baseline, new, rtol, atol, ignore_config):
+    """Check NEW against BASELINE: exit 1 if any metric moved or a task is missing.
+
+    BASELINE and NEW are result files or folders holding one result per task (e.g.
+    results/<model>/); results are matched by task name. A metric fails when
+    |new - baseline| > atol + rtol * |baseline| (nan equals nan). A task only in NEW is
+    reported, not failed. Results that ran a different protocol (window, data options,
+    task protocol, dtype, model size; not batch size, paths or device) are refused
+    unless --ignore-config.
+    """
+    from .compare import compare_results
+
+    report, failed = compare_results(baseline, new, rtol, atol, ignore_config)
+    click.echo(report)
+    ctx.exit(1 if failed else 0)
