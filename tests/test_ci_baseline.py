@@ -1,0 +1,23 @@
+"""Regression check: today's numbers against the committed baseline in results/ci/.
+
+A change that moves any metric (a detokenizer rule, the windows, the stop-word list)
+fails here until the baseline is regenerated on purpose: ``make update-baseline``.
+"""
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ci_baseline import RUNS, generate
+from gpt2eval.cli import main
+
+BASELINE = Path(__file__).resolve().parents[1] / "results" / "ci"
+
+
+def test_committed_baseline_covers_every_run():
+    assert sorted(p.stem for p in BASELINE.glob("*.json")) == sorted(task for task, _ in RUNS)
+
+
+def test_regenerated_baseline_matches_the_committed_one(data_dir, tmp_path):
+    generate(tmp_path / "new", data_dir)
+    result = CliRunner().invoke(main, ["compare", str(BASELINE), str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
