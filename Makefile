@@ -6,7 +6,27 @@ BIN := $(VENV)/bin
 #   make install TORCH="torch --index-url https://download.pytorch.org/whl/cu124"
 TORCH ?= torch==2.13.0
 
-.PHONY: install test clean
+# Reproduction: `make reproduce-table` (one model), `make reproduce-all` (the four sizes).
+# Offline compute node: `make download MODELS="gpt2 gpt2-medium gpt2-large gpt2-xl"` where
+# there is network, then run with HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1.
+MODEL ?= gpt2-large
+MODELS ?= $(MODEL)
+SIZES ?= gpt2 gpt2-medium gpt2-large gpt2-xl
+DEVICE ?= auto
+DTYPE ?= auto
+BATCH_SIZE ?= 8
+DATA_DIR ?=
+LIMIT ?=
+FORCE ?=
+RESULTS ?= results
+GPT2EVAL := $(BIN)/gpt2eval
+# The results folder of MODEL, named as `gpt2eval run` names it (gpt2eval.results.model_slug).
+SLUG = $(shell $(BIN)/python -c 'import sys; from gpt2eval.results import model_slug; print(model_slug(sys.argv[1]))' '$(MODEL)')
+OUT = $(RESULTS)/$(SLUG)
+REPRODUCE_OPTS = --model '$(MODEL)' --device $(DEVICE) --dtype $(DTYPE) --batch-size $(BATCH_SIZE) \
+	$(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter 1 yes true,$(FORCE)),--force)
+
+.PHONY: install test clean reproduce-table reproduce-all download
 
 install: $(VENV)/.installed
 
@@ -22,3 +42,19 @@ test: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Every Table 3 task for MODEL (finished tasks of the same config are kept; FORCE=1 reruns
+# them), then the table in three formats and the figures.
+reproduce-table: install
+	$(GPT2EVAL) reproduce $(REPRODUCE_OPTS) --output '$(OUT)'
+	$(GPT2EVAL) table $(OUT)/*.json --format markdown --output '$(OUT)/table3.md'
+	$(GPT2EVAL) table $(OUT)/*.json --format csv --output '$(OUT)/table3.csv'
+	$(GPT2EVAL) table $(OUT)/*.json --format latex --output '$(OUT)/table3.tex'
+	$(GPT2EVAL) plot '$(OUT)' --output '$(OUT)/figures' --format pdf
+
+reproduce-all: install
+	for m in $(SIZES); do $(MAKE) --no-print-directory reproduce-table MODEL=$$m || exit 1; done
+	$(GPT2EVAL) plot $(addprefix $(RESULTS)/,$(SIZES)) --output '$(RESULTS)/figures' --format pdf
+
+download: install
+	$(GPT2EVAL) download $(foreach m,$(MODELS),--model '$(m)') $(if $(DATA_DIR),--data-dir '$(DATA_DIR)')

@@ -187,3 +187,8 @@ main.add_command(plot)
 main.add_command(sweep_stride)
 main.add_command(download)
 main.add_command(reproduce)
+
+from .report_cli import compare, table  # noqa: E402
+
+main.add_command(table)
+main.add_command(compare)

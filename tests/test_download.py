@@ -1,0 +1,169 @@
+"""The offline workflow: `gpt2eval download` (hub monkeypatched to local parquet files) and
+the resumable `gpt2eval reproduce`."""
+import hashlib
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import gpt2eval.models
+from gpt2eval.cli import main
+from gpt2eval.data import HubDataset
+from gpt2eval.tasks.cbt import CBTCN
+from gpt2eval.tasks.characters import Text8
+from gpt2eval.tasks.ptb import PTB
+from gpt2eval.tools_cli import table3_tasks
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_usage_error(result, fragment):
+    """Exit 2 and one line on stderr (stdout may have reported what was fetched before)."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def parquet(path, **columns):
+    pq.write_table(pa.table(columns), path)
+    return str(path)
+
+
+@pytest.fixture
+def ptb_hub(data_dir, tmp_path, monkeypatch):
+    """PTB's hub split as local parquet: the file's lines, stripped, as the hub has them."""
+    lines = (data_dir / "ptb" / "ptb.test.txt").read_text(encoding="utf-8").splitlines()
+    files = {"test": parquet(tmp_path / "ptb.parquet", sentence=[line.strip() for line in lines])}
+    monkeypatch.setattr(PTB, "hub", HubDataset("parquet", None, "test", "sentence", data_files=files))
+
+
+def test_data_dir_gets_the_original_file_back(ptb_hub, tiny_model_dir, data_dir, tmp_path):
+    out = tmp_path / "data"
+    result = run("download", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "ptb" / "ptb.test.txt").read_bytes() == (data_dir / "ptb" / "ptb.test.txt").read_bytes()
+    assert "3,761 documents, checksum ok" in result.output
+    assert f"model {tiny_model_dir}: {tiny_model_dir}" in result.output  # a local model needs nothing
+
+
+def test_cache_mode_loads_the_task_as_a_run_does(ptb_hub, tiny_model_dir):
+    result = run("download", "--task", "ptb", "--model", tiny_model_dir)
+    assert result.exit_code == 0, result.output
+    assert "ptb: 3,761 documents in the datasets cache (parquet)" in result.output
+
+
+def test_cbt_is_rebuilt_from_its_fields(tiny_model_dir, tmp_path, monkeypatch):
+    from tests.test_cbt import hub_rows
+
+    rows = hub_rows()
+    files = {"validation": parquet(tmp_path / "cbt.parquet", **{k: [r[k] for r in rows] for k in rows[0]})}
+    monkeypatch.setattr(CBTCN, "hub", HubDataset("parquet", None, "validation", "question", data_files=files))
+    result = run("download", "--task", "cbt-cn", "--model", tiny_model_dir, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    [written] = (tmp_path / "data" / "cbt").glob("cbtest_*_valid_2000ex.txt")  # named after hub.name
+    assert written.read_text().count("\n21 ") == len(rows)
+    assert f"{len(rows)} documents" in result.output
+
+
+def test_character_tasks_write_the_whole_file(tiny_model_dir, tmp_path, monkeypatch):
+    full = b" anarchism originated as a term of abuse" * 300  # 12,000 characters
+    monkeypatch.setattr(Text8, "full_size", len(full))
+    monkeypatch.setattr(Text8, "split_size", 3_000)
+    monkeypatch.setattr(Text8, "full_sha256", hashlib.sha256(full).hexdigest())
+    files = {s: parquet(tmp_path / f"{s}.parquet", text=[part.decode()])
+             for s, part in (("train", full[:6_000]), ("validation", full[6_000:9_000]), ("test", full[9_000:]))}
+    monkeypatch.setattr(Text8, "hub", HubDataset("parquet", None, "test", "text", data_files=files))
+    result = run("download", "--task", "text8", "--model", tiny_model_dir, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "text8" / "text8").read_bytes() == full
+
+
+def test_unreachable_hub_is_one_line(tiny_model_dir, tmp_path, monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'ptb-text-only/ptb_text_only' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    result = run("download", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", tmp_path / "data")
+    assert_usage_error(result, "download ptb: cannot load ptb-text-only/ptb_text_only/penn_treebank from the hub")
+    assert "check the network" in result.stderr
+    assert not (tmp_path / "data" / "ptb").exists()
+
+
+def test_unreachable_model_is_one_line(monkeypatch):
+    import huggingface_hub
+
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    assert_usage_error(run("download", "--task", "ptb", "--model", "gpt2-xl"), "cannot download model 'gpt2-xl' (OSError")
+
+
+def test_hub_model_snapshot_skips_other_frameworks(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    calls = []
+
+    def snapshot(repo, revision=None, allow_patterns=()):
+        calls.append(allow_patterns)
+        (tmp_path / "model.safetensors").write_bytes(b"")
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
+    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: "ok")
+    result = run("download", "--model", "gpt2", "--model", "gpt2-medium")
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 2 and "*.safetensors" in calls[0] and not any("h5" in p or "msgpack" in p for p in calls[0])
+    assert [line.split(":")[0] for line in result.output.splitlines()[2:]] == table3_tasks()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--task", "nope"], "unknown task 'nope'"),
+    (["--task", "text"], "task text reads only your own files"),
+])
+def test_bad_downloads_are_one_line(tiny_model_dir, args, fragment):
+    assert_usage_error(run("download", *args, "--model", tiny_model_dir), fragment)
+
+
+def test_offline_mode_refuses_to_download(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert_usage_error(run("download", "--task", "ptb"), "HF_HUB_OFFLINE is set")
+
+
+# --- gpt2eval reproduce: resumable, each task on its own ---------------------------------
+def test_reproduce_skips_same_config_and_reruns_on_force_or_change(tiny_model_dir, data_dir, tmp_path, monkeypatch):
+    out = tmp_path / "results"
+    base = ["reproduce", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 5, "--output", out, "--quiet"]
+    first = run(*base, "--tasks", "ptb,cbt-cn")
+    assert first.exit_code == 0, first.output
+    assert "ptb: word_perplexity=" in first.output
+    assert "cbt-cn: SKIPPED, data missing: " in first.output and "no result for cbt-cn" in first.output
+    stamp = json.loads((out / "ptb.json").read_text())["created_at"], (out / "ptb.json").stat().st_mtime_ns
+
+    def no_load(cfg):
+        raise AssertionError("nothing to run: the model must not load")
+
+    with monkeypatch.context() as m:
+        m.setattr(gpt2eval.models, "load_model", no_load)
+        again = run(*base, "--tasks", "ptb", "--device", "cpu", "--batch-size", 4)  # neither changes numbers
+        assert again.exit_code == 0, again.output
+        assert "ptb: skipped" in again.output and (out / "ptb.json").stat().st_mtime_ns == stamp[1]
+    changed = run(*base, "--tasks", "ptb", "--stride", 64)
+    assert changed.exit_code == 0, changed.output
+    assert "ptb: rerun" in changed.output and "window.stride 128 != 64" in changed.output
+    assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 64
+    forced = run(*base, "--tasks", "ptb", "--stride", 64, "--force")
+    assert forced.exit_code == 0 and "skipped" not in forced.output and "ptb: word_perplexity=" in forced.output
+
+
+def test_reproduce_defaults_to_the_table3_tasks_and_checks_names_first(tiny_model_dir, tmp_path):
+    assert table3_tasks() == ["lambada", "cbt-cn", "cbt-ne", "wikitext2", "ptb", "enwik8", "text8", "wikitext103", "1bw"]
+    result = run("reproduce", "--model", tiny_model_dir, "--tasks", "ptb,nope", "--output", tmp_path)
+    assert_usage_error(result, "unknown task 'nope'")
