@@ -26,7 +26,7 @@ OUT = $(RESULTS)/$(SLUG)
 REPRODUCE_OPTS = --model '$(MODEL)' --device $(DEVICE) --dtype $(DTYPE) --batch-size $(BATCH_SIZE) \
 	$(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: install test clean reproduce-table reproduce-all download
+.PHONY: install test clean reproduce-table reproduce-all download update-baseline
 
 install: $(VENV)/.installed
 
@@ -58,3 +58,7 @@ reproduce-all: install
 
 download: install
 	$(GPT2EVAL) download $(foreach m,$(MODELS),--model '$(m)') $(if $(DATA_DIR),--data-dir '$(DATA_DIR)')
+
+# Regenerate the CI regression baseline (results/ci/) after a deliberate change of numbers.
+update-baseline: install
+	$(BIN)/python tests/ci_baseline.py results/ci

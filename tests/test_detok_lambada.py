@@ -1,15 +1,10 @@
 """LAMBADA (plain-text release) detokenizer: golden passages and the round trip on all 5,153."""
 
-from pathlib import Path
-
 import pytest
 
 from gpt2eval.detokenizers import lambada as detok
 
-DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared" / "data" / "lambada" / "lambada_test_plain_text.txt"
-)
+FILE = "lambada/lambada_test_plain_text.txt"
 N_LINES = 5153
 # Measured: 5147 / 5153 passages round-trip (99.88%). The 6 that do not: ` em read back
 # as 'em (2), a single letter before a final period (`b .` read back as `b.`, 3), and a
@@ -109,10 +104,8 @@ def test_golden_passages(tokenized, natural):
 
 
 @pytest.fixture(scope="module")
-def lines():
-    if not DATA.exists():
-        pytest.skip(f"{DATA} not found")
-    lines = DATA.read_text(encoding="utf-8").split("\n")
+def lines(data_dir):
+    lines = (data_dir / FILE).read_text(encoding="utf-8").split("\n")
     assert lines[-1] == "", "the plain-text file should end with a newline"
     assert len(lines) - 1 == N_LINES, f"expected {N_LINES} passages, got {len(lines) - 1}"
     return lines[:-1]

@@ -1,15 +1,10 @@
 """1BW detokenizer: golden lines from the heldout file, and the round trip on all of it."""
 
-from pathlib import Path
-
 import pytest
 
 from gpt2eval.detokenizers import one_billion_word as detok
 
-DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared" / "data" / "1bw" / "news.en.heldout-00000-of-00050"
-)
+FILE = "1bw/news.en.heldout-00000-of-00050"
 N_LINES = 6075
 # Measured: 6075 / 6075 lines round-trip. The floor leaves room for five regressions.
 MIN_ROUND_TRIPS = 6070
@@ -102,11 +97,9 @@ def test_urls_and_emails_are_joined(tokenized, natural):
 
 
 @pytest.fixture(scope="module")
-def lines():
-    if not DATA.exists():
-        pytest.skip(f"{DATA} not found")
+def lines(data_dir):
     # split("\n"), not splitlines(): a few lines hold characters splitlines() breaks on.
-    lines = DATA.read_text(encoding="utf-8").split("\n")
+    lines = (data_dir / FILE).read_text(encoding="utf-8").split("\n")
     assert lines[-1] == "", "the heldout file should end with a newline"
     assert len(lines) - 1 == N_LINES, f"expected {N_LINES} sentences, got {len(lines) - 1}"
     return lines[:-1]

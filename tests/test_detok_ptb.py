@@ -1,11 +1,9 @@
 """PTB detokenizer: golden lines, the inverse, and the round-trip rate on the real file."""
-from pathlib import Path
 
 import pytest
 
 from gpt2eval.detokenizers import ptb
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 # Real lines from ptb/ptb.test.txt, with the text GPT-2 should see.
 GOLDEN = [
@@ -52,10 +50,8 @@ def test_lost_information_is_left_alone():
     assert ptb.detokenize(line) == line.strip(" ")
 
 
-def test_round_trip_rate_on_test_file():
-    path = DATA / "ptb" / "ptb.test.txt"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+def test_round_trip_rate_on_test_file(data_dir):
+    path = data_dir / "ptb" / "ptb.test.txt"
     pieces = path.read_text(encoding="utf-8").split("\n")
     assert pieces[-1] == "", f"{path} should end with a newline"
     lines = pieces[:-1]  # the empty piece after the final newline is not a line

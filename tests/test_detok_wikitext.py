@@ -5,7 +5,6 @@ import pytest
 
 from gpt2eval.detokenizers import wikitext
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 # Whole real lines from wikitext-2/wiki.test.tokens (or wikitext-103 where marked), with
 # the text GPT-2 should see.
@@ -90,10 +89,8 @@ def _lines(path: Path) -> list[str]:
     "dataset, n_lines, floor",
     [("wikitext-2", 4358, 4358), ("wikitext-103", 4358, 4357)],
 )
-def test_round_trip_rate_on_test_file(dataset, n_lines, floor):
-    path = DATA / dataset / "wiki.test.tokens"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+def test_round_trip_rate_on_test_file(data_dir, dataset, n_lines, floor):
+    path = data_dir / dataset / "wiki.test.tokens"
     lines = _lines(path)
     assert len(lines) == n_lines
     failures = [line for line in lines if wikitext.tokenize(wikitext.detokenize(line)) != line]
