@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 
 import click
 
 from .config import DataConfig, ModelConfig, WindowConfig
 from .errors import UsageError
+from .options import build, data_options, model_options, window_options
+from .report_cli import compare, table
+from .tools_cli import download, plot, reproduce, sweep_stride
 
 
 class Group(click.Group):
@@ -32,61 +34,6 @@ def main():
     """Zero-shot language-modeling evaluation, reproducing Table 3 of the GPT-2 paper."""
 
 
-def model_options(f):
-    for option in reversed(
-        [
-            click.option("--model", default=ModelConfig.model, show_default=True, help="Hub id or local directory."),
-            click.option("--revision", default=None, help="Hub revision (branch, tag or commit)."),
-            click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
-            click.option(
-                "--dtype",
-                type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
-                default="auto",
-                show_default=True,
-                help="auto: float32 on CPU, bfloat16 on a GPU that supports it.",
-            ),
-            click.option("--trust-remote-code", is_flag=True, help="Allow code from the model repo to run."),
-        ]
-    ):
-        f = option(f)
-    return f
-
-
-def window_options(f):
-    for option in reversed(
-        [
-            click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
-            click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
-            click.option("--eos-prefix/--no-eos-prefix", default=True, show_default=True, help="Start streams with <|endoftext|>."),
-            click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass."),
-        ]
-    ):
-        f = option(f)
-    return f
-
-
-def data_options(f):
-    for option in reversed(
-        [
-            click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
-            click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
-            click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
-            click.option("--detokenizer", type=click.Choice(["default", "none"]), default="default", show_default=True, help="none: score the original tokenized text."),
-            click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
-            click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
-            click.option("--join", default=None, help="1BW: how sentences form the stream."),
-            click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
-        ]
-    ):
-        f = option(f)
-    return f
-
-
-def build(cls, opts: dict):
-    """A config dataclass from the click options that share its field names."""
-    return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})
-
-
 @main.command()
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @model_options
@@ -101,7 +48,7 @@ def run(task_names, output, log_samples, quiet, **opts):
     Data and options are checked for every task before the model loads, and each result
     is written as soon as its task finishes.
     """
-    from .evaluate import evaluate_task, output_path, prepare
+    from .evaluate import evaluate_task, output_path, prepare, summary
     from .lm import LM
     from .models import load_model
     from .progress import Progress
@@ -127,13 +74,6 @@ def write_samples(task, result_path: Path) -> None:
     path = result_path.with_suffix(".samples.jsonl")
     path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
     click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
-
-
-def summary(result: dict) -> str:
-    head = result["headline"]
-    value = result["metrics"][head]
-    counts = {k: v for k, v in result["totals"].items() if k in ("n_units", "n_words", "n_questions", "n_tokens")}
-    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
 
 
 @main.command(name="detok-check")
@@ -181,14 +121,5 @@ def list_tasks():
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
 
 
-from .tools_cli import download, plot, reproduce, sweep_stride  # noqa: E402
-
-main.add_command(plot)
-main.add_command(sweep_stride)
-main.add_command(download)
-main.add_command(reproduce)
-
-from .report_cli import compare, table  # noqa: E402
-
-main.add_command(table)
-main.add_command(compare)
+for command in (table, compare, plot, sweep_stride, download, reproduce):
+    main.add_command(command)

@@ -36,3 +36,10 @@ def output_path(output: str | None, model: str, task: str, n_tasks: int) -> Path
             raise UsageError(f"--output {output} is one file but {n_tasks} tasks were given: pass a folder")
         return out
     return out / f"{task}.json"
+
+
+def summary(result: dict) -> str:
+    head = result["headline"]
+    value = result["metrics"][head]
+    counts = {k: v for k, v in result["totals"].items() if k in ("n_units", "n_words", "n_questions", "n_tokens")}
+    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())

@@ -1,7 +1,6 @@
 """Commands around `run`: figures, stride sweeps, pre-fetching, and a resumable Table 3 run.
 
-They reuse cli.py's option decorators, and cli.py registers them at its end: import
-``gpt2eval.cli`` (the entry point does), not this module, first.
+They share the option decorators of ``gpt2eval.options``; cli.py registers them.
 """
 from __future__ import annotations
 
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from .cli import build, data_options, model_options, summary, window_options
+from .evaluate import summary
+from .options import build, data_options, model_options, window_options
 from .config import DataConfig, ModelConfig, WindowConfig
 from .errors import UsageError
 

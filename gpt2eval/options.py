@@ -1,0 +1,63 @@
+"""Click options mirroring the config dataclasses one-to-one, shared by every command."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import click
+
+from .config import ModelConfig
+
+
+def model_options(f):
+    for option in reversed(
+        [
+            click.option("--model", default=ModelConfig.model, show_default=True, help="Hub id or local directory."),
+            click.option("--revision", default=None, help="Hub revision (branch, tag or commit)."),
+            click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
+            click.option(
+                "--dtype",
+                type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+                default="auto",
+                show_default=True,
+                help="auto: float32 on CPU, bfloat16 on a GPU that supports it.",
+            ),
+            click.option("--trust-remote-code", is_flag=True, help="Allow code from the model repo to run."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def window_options(f):
+    for option in reversed(
+        [
+            click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
+            click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
+            click.option("--eos-prefix/--no-eos-prefix", default=True, show_default=True, help="Start streams with <|endoftext|>."),
+            click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def data_options(f):
+    for option in reversed(
+        [
+            click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
+            click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
+            click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
+            click.option("--detokenizer", type=click.Choice(["default", "none"]), default="default", show_default=True, help="none: score the original tokenized text."),
+            click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
+            click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
+            click.option("--join", default=None, help="1BW: how sentences form the stream."),
+            click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def build(cls, opts: dict):
+    """A config dataclass from the click options that share its field names."""
+    return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})
