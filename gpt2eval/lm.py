@@ -62,48 +62,29 @@ class LM:
         return self.scorer.score(spans)
 
     def logits_next(self, contexts: Sequence[Sequence[int]]):
-        """Next-token logits after each context (its end kept when too long): (N, V) float32."""
+        """Next-token logits after each context (its end kept when too long; an empty one
+        is <|endoftext|>): (N, V) float32."""
         import torch
 
-        rows, bs = [], self.scorer.batch_size
-        for lo in range(0, len(contexts), bs):
-            logits, lengths = self.scorer.forward([list(c)[-self.max_length :] for c in contexts[lo : lo + bs]])
-            rows += [logits[b, n - 1].float().cpu() for b, n in enumerate(lengths)]
-        return torch.stack(rows)
+        return torch.cat(list(self._next_logits(contexts)))
 
     def topk_next(self, contexts: Sequence[Sequence[int]], k: int):
-        """Top-``k`` next-token ids after each context (its end kept when too long; an empty
-        one is <|endoftext|>): (N, k) long, most probable first.
+        """Top-``k`` next-token ids after each context, most probable first: (N, k) long.
 
-        As ``logits_next``, but the output layer runs only at the rows' last real positions
-        (``logits_to_keep``, where the model takes it): a greedy step needs nothing else, and
-        a full (B, T, V) logits tensor can cost more than the rest of a small model.
+        Reduced batch by batch, so N x V logits never exist at once.
         """
-        import inspect
-
         import torch
 
-        model = self.loaded.model
-        keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-        rows, bs = [], self.scorer.batch_size
-        with torch.inference_mode():
-            for lo in range(0, len(contexts), bs):
-                batch = [list(c)[-self.max_length :] or [self.loaded.eos_id] for c in contexts[lo : lo + bs]]
-                last = [len(x) - 1 for x in batch]
-                T = max(last) + 1
-                # Right padding, as in Scorer.forward: no real position ever sees a pad.
-                ids = torch.full((len(batch), T), self.scorer.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), T), dtype=torch.long)
-                for b, x in enumerate(batch):
-                    ids[b, : len(x)] = torch.as_tensor(x, dtype=torch.long)
-                    mask[b, : len(x)] = 1
-                positions = sorted(set(last)) if keep else list(range(T))
-                extra = {"logits_to_keep": torch.as_tensor(positions, device=self.scorer.device)} if keep else {}
-                logits = model(input_ids=ids.to(self.scorer.device), attention_mask=mask.to(self.scorer.device), **extra).logits
-                col = torch.as_tensor([positions.index(n) for n in last], device=logits.device)  # (B,)
-                picked = logits[torch.arange(len(batch), device=logits.device), col].float()  # (B, V)
-                rows.append(picked.topk(min(k, picked.shape[-1]), dim=-1).indices.cpu())
-        return torch.cat(rows)
+        return torch.cat([x.topk(min(k, x.shape[-1]), dim=-1).indices for x in self._next_logits(contexts)])
+
+    def _next_logits(self, contexts):
+        bs = self.scorer.batch_size
+        for lo in range(0, len(contexts), bs):
+            batch = [list(c)[-self.max_length :] or [self.loaded.eos_id] for c in contexts[lo : lo + bs]]
+            last = [len(x) - 1 for x in batch]
+            logits, positions = self.scorer.forward(batch, sorted(set(last)))  # (B, P, V)
+            column = {p: j for j, p in enumerate(positions)}
+            yield logits[range(len(batch)), [column[n] for n in last]].float().cpu()  # (B, V)
 
 
 def check_window(max_length: int, stride: int, context_length: int) -> None:

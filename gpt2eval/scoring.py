@@ -6,6 +6,7 @@ or sessions, and add the sums, without any global state to reconcile.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -68,8 +69,14 @@ class Scorer:
         return out
 
     @torch.inference_mode()
-    def forward(self, inputs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, list[int]]:
-        """Logits (B, T, V) of right-padded ``inputs`` and each row's real length."""
+    def forward(self, inputs: Sequence[Sequence[int]], positions: Sequence[int] | None = None):
+        """Logits of right-padded ``inputs`` at ``positions`` (all when None): (B, P, V).
+
+        Where the model takes ``logits_to_keep``, the output layer runs only at those
+        positions: with a stride S < L, or a short continuation after a long context, that
+        skips most of the (B, T, V) logits, the largest tensor of a forward pass.
+        Returns the logits and the positions they are at.
+        """
         lengths = [len(x) for x in inputs]
         T = max(lengths)
         # Right padding: under a causal mask a real position never sees a later pad.
@@ -78,17 +85,30 @@ class Scorer:
         for b, x in enumerate(inputs):
             ids[b, : lengths[b]] = torch.as_tensor(x, dtype=torch.long)
             mask[b, : lengths[b]] = 1
-        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-        return logits, lengths
+        extra = {}
+        if positions is not None and len(positions) < T and self._keeps_logits:
+            extra["logits_to_keep"] = torch.as_tensor(positions, device=self.device)
+        else:
+            positions = range(T)
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **extra).logits
+        return logits, list(positions)
 
-    @torch.inference_mode()
+    @property
+    def _keeps_logits(self) -> bool:
+        return "logits_to_keep" in inspect.signature(self.model.forward).parameters
+
     def _score_batch(self, spans: Sequence[Span]) -> list[SpanScore]:
-        logits, lengths = self.forward([s.input_ids for s in spans])  # (B, T, V)
-
+        lengths = [len(s.input_ids) for s in spans]
+        wanted = sorted({p for s, n in zip(spans, lengths) for p in range(n - len(s.target_ids), n)})
+        logits, positions = self.forward([s.input_ids for s in spans], wanted)  # (B, P, V)
+        column = {p: j for j, p in enumerate(positions)}
         out = []
         for b, s in enumerate(spans):
             k = len(s.target_ids)
-            scored = logits[b, lengths[b] - k : lengths[b]]  # (K, V), a view
+            first = column[lengths[b] - k]
+            # Scored positions are contiguous in the input, so they are in ``positions`` too.
+            assert positions[first + k - 1] == lengths[b] - 1, "scored positions must be contiguous"
+            scored = logits[b, first : first + k]  # (K, V), a view
             out.append(_nll(scored, torch.as_tensor(s.target_ids, device=logits.device)))
         return out
 

@@ -1,4 +1,5 @@
 """tasks/ and detokenizers/ install as gpt2eval.tasks and gpt2eval.detokenizers, wheel too."""
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,8 +20,11 @@ def test_editable_install_imports_the_mapped_packages():
 
 
 def test_wheel_holds_and_imports_the_mapped_packages(tmp_path):
+    # Build from a copy: setuptools leaves build/ behind, and a stale one could leak into wheels.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "results", "*.egg-info", "__pycache__", "tests"))
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True, text=True,
     )
     assert build.returncode == 0, build.stderr[-2000:]
