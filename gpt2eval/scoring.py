@@ -49,6 +49,8 @@ class Scorer:
         self.batch_size = batch_size
         self.pad_id = pad_id
         self.progress = progress  # a gpt2eval.progress.Progress, or None
+        # Whether the model can run its output layer at chosen positions only.
+        self.logits_to_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     def score(self, spans: Sequence[Span]) -> list[SpanScore]:
         # Longest first: similar lengths share a batch, and an OOM shows up on batch one.
@@ -86,16 +88,12 @@ class Scorer:
             ids[b, : lengths[b]] = torch.as_tensor(x, dtype=torch.long)
             mask[b, : lengths[b]] = 1
         extra = {}
-        if positions is not None and len(positions) < T and self._keeps_logits:
+        if positions is not None and len(positions) < T and self.logits_to_keep:
             extra["logits_to_keep"] = torch.as_tensor(positions, device=self.device)
         else:
             positions = range(T)
         logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **extra).logits
         return logits, list(positions)
-
-    @property
-    def _keeps_logits(self) -> bool:
-        return "logits_to_keep" in inspect.signature(self.model.forward).parameters
 
     def _score_batch(self, spans: Sequence[Span]) -> list[SpanScore]:
         lengths = [len(s.input_ids) for s in spans]

@@ -102,3 +102,16 @@ def test_continuation_keeps_the_end_of_a_long_context(loaded):
         logprobs = torch.log_softmax(loaded.model(torch.tensor([span.input_ids])).logits[0, -3:].double(), -1)
     want = -logprobs[torch.arange(3), torch.tensor(cont)].numpy()
     np.testing.assert_allclose(score.nll, want, rtol=1e-4, atol=1e-4)
+
+
+def test_output_layer_at_scored_positions_only_changes_nothing(loaded):
+    assert lm_for(loaded).scorer.logits_to_keep, "GPT-2 takes logits_to_keep"
+    ids = lm_for(loaded).encode(TEXT * 2)
+    kept = lm_for(loaded, max_length=16, stride=5, batch_size=3)
+    full = lm_for(loaded, max_length=16, stride=5, batch_size=3)
+    full.scorer.logits_to_keep = False
+    a, b = kept.score_stream(ids), full.score_stream(ids)
+    np.testing.assert_allclose(a.nll, b.nll, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(a.greedy, b.greedy)
+    ctx = [ids[:40], ids[:7], ids[3:60]]
+    np.testing.assert_allclose(kept.logits_next(ctx), full.logits_next(ctx), rtol=1e-4, atol=1e-4)
