@@ -115,6 +115,9 @@ def load_hub_column(hub: HubDataset, record: DataRecord) -> list:
     """One column of a hub split. Offline (HF_HUB_OFFLINE=1) this reads the local cache."""
     import datasets
 
+    from .models import quiet_hub_retries
+
+    quiet_hub_retries()
     try:
         ds = datasets.load_dataset(hub.path, hub.name, split=hub.split, data_files=hub.data_files)
     except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)

@@ -62,12 +62,20 @@ def context_length(config) -> int:
     raise UsageError("the model config names no context length: pass --max-length")
 
 
+def quiet_hub_retries() -> None:
+    """Network retries are logged as warnings; a failed load ends in one error line of ours."""
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.set_verbosity_error()
+
+
 def load_model(cfg: ModelConfig) -> LoadedModel:
     """``AutoModelForCausalLM`` + ``AutoTokenizer``; honours local paths and HF_HUB_OFFLINE."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own bar reports scoring; loading is quick or cached
+    quiet_hub_retries()
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
     kwargs = dict(revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
