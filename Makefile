@@ -13,7 +13,8 @@ MODEL ?= gpt2-large
 MODELS ?= $(MODEL)
 SIZES ?= gpt2 gpt2-medium gpt2-large gpt2-xl
 DEVICE ?= auto
-DTYPE ?= auto
+# float32 by default: the table marks other dtypes as differing from the paper's protocol.
+DTYPE ?= float32
 BATCH_SIZE ?= 8
 DATA_DIR ?=
 LIMIT ?=
