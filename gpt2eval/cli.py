@@ -88,6 +88,7 @@ def detok_check(task_names, data_dir, split, show):
     """
     import importlib
 
+    from .detokenizers import round_trip_failures
     from .registry import get_task_class
 
     for name in task_names:
@@ -97,7 +98,7 @@ def detok_check(task_names, data_dir, split, show):
             continue
         module = importlib.import_module(f"gpt2eval.detokenizers.{task.detokenizer}")
         lines = task.detokenizer_lines()
-        bad = [line for line in lines if module.tokenize(module.detokenize(line)) != line]
+        bad = round_trip_failures(module, lines)
         ok = len(lines) - len(bad)
         click.echo(f"{name}: detokenizer {task.detokenizer}: {ok:,}/{len(lines):,} lines round-trip ({100 * ok / max(1, len(lines)):.3f}%)")
         for line in bad[:show]:

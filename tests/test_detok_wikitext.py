@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from gpt2eval.detokenizers import wikitext
+from gpt2eval.detokenizers import round_trip_failures
 
 
 # Whole real lines from wikitext-2/wiki.test.tokens (or wikitext-103 where marked), with
@@ -93,7 +94,7 @@ def test_round_trip_rate_on_test_file(data_dir, dataset, n_lines, floor):
     path = data_dir / dataset / "wiki.test.tokens"
     lines = _lines(path)
     assert len(lines) == n_lines
-    failures = [line for line in lines if wikitext.tokenize(wikitext.detokenize(line)) != line]
+    failures = round_trip_failures(wikitext, lines)
     n_ok = len(lines) - len(failures)
     print(f"{dataset}: round trip {n_ok}/{len(lines)} = {n_ok / len(lines):.4%}")
     assert n_ok >= floor, f"round trip {n_ok}/{len(lines)} below floor {floor}; first: {failures[:1]}"
