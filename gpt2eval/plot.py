@@ -12,7 +12,6 @@ with ``matplotlib.figure.Figure`` (no pyplot), so no display or global backend i
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -24,6 +23,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 from . import paper
 from .errors import UsageError
 from .results import model_slug
+from .table import load_results as load_result_files
+from .table import paper_model_for
 
 OURS, PAPER, SOTA = "#d95f02", "#1b9e77", "#7f7f7f"
 YLABEL = {"": "perplexity", "%": "accuracy (%)", "BPB": "bits per byte", "BPC": "bits per character"}
@@ -31,19 +32,8 @@ ARROW = {"lower": "\u2193", "higher": "\u2191"}
 
 
 def load_results(paths) -> list[dict]:
-    """Result dicts from files and folders (searched recursively); other JSON is skipped."""
-    files = []
-    for p in map(Path, paths):
-        files += sorted(p.rglob("*.json")) if p.is_dir() else [p]
-    results = []
-    for f in files:
-        try:
-            data = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and {"task", "metrics", "headline", "config", "model"} <= data.keys():
-            results.append({**data, "_path": str(f)})
-    return results
+    """Result dicts (sweeps included) from files and folders, each with its ``_path``."""
+    return [{**result, "_path": str(path)} for path, result in load_result_files(paths, sweeps=True)]
 
 
 def paper_sizes() -> dict[str, float]:
@@ -53,8 +43,7 @@ def paper_sizes() -> dict[str, float]:
 
 def paper_model(result: dict) -> str | None:
     """The GPT-2 size a result is, from its model name (hub id or folder name), if any."""
-    name = result["model"]["name"].rstrip("/").split("/")[-1]
-    return name if name in paper_sizes() else None
+    return paper_model_for(result["model"]["name"], None)
 
 
 def column_value(result: dict, column: dict):

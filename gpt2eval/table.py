@@ -34,11 +34,12 @@ LEGEND = (
 )
 
 
-def load_results(paths: list[str]) -> list[tuple[Path, dict]]:
+def load_results(paths: list[str], sweeps: bool = False) -> list[tuple[Path, dict]]:
     """(path, result) for each result file: named files, or ``**/*.json`` under folders.
 
     In a folder, JSON that is not a result (a samples log, a config) is skipped, and so are
-    stride sweeps (``gpt2eval sweep-stride``); a named file that is not a result is an error.
+    stride sweeps (``gpt2eval sweep-stride``) unless ``sweeps``; a named file that is not a
+    result is an error.
     """
     out = []
     for given in map(Path, paths):
@@ -46,7 +47,7 @@ def load_results(paths: list[str]) -> list[tuple[Path, dict]]:
             result = _read(path)
             if result is None and not given.is_dir():
                 raise UsageError(f"{path} is not a gpt2eval result file (JSON with task, metrics, config, model)")
-            if result is not None and not (given.is_dir() and "sweep" in result):
+            if result is not None and (sweeps or not (given.is_dir() and "sweep" in result)):
                 out.append((path, result))
     return out
 
