@@ -20,16 +20,23 @@ names and devices may differ). ``--ignore-config`` compares them anyway.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
+from .config import DataConfig, WindowConfig
 from .errors import UsageError
 from .table import load_results
 
 RTOL = 1e-5
 ATOL = 1e-8
-NOT_PROTOCOL = {"window": ("batch_size",), "data": ("data_dir", "data_file"), "protocol": ("source",)}
+# Options that cannot change a number by themselves (a preset only fills other options).
+NOT_PROTOCOL = {
+    "window": ("batch_size",),
+    "data": ("data_dir", "data_file", "preset", "allow_data_mismatch"),
+    "protocol": ("source",),
+}
 FAILING = ("CHANGED", "missing")
 
 
@@ -49,9 +56,11 @@ def by_task(path: str, label: str) -> dict[str, dict]:
 
 def protocol_of(result: dict) -> dict:
     """The settings that change numbers, flattened to ``section.name``."""
+    # A field an older result lacks was added later with a default that keeps old numbers.
+    defaults = {"window": asdict(WindowConfig()), "data": asdict(DataConfig()), "protocol": {}}
     flat = {}
     for section in ("window", "data", "protocol"):
-        for name, value in result["config"].get(section, {}).items():
+        for name, value in {**defaults[section], **result["config"].get(section, {})}.items():
             if name not in NOT_PROTOCOL[section]:
                 flat[f"{section}.{name}"] = value
     flat["model.dtype"] = result["model"].get("dtype")

@@ -34,12 +34,19 @@ class DataConfig:
     task does not read is an error rather than a silent no-op.
     """
 
+    preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given
     data_dir: Optional[str] = None  # original files; None: the hub through `datasets`
     data_file: Optional[str] = None  # one file (task `text`, or a pre-split enwik8/text8)
     limit: Optional[int] = None  # first N documents / lines
-    detokenizer: str = "default"  # default | none
+    detokenizer: str = "default"  # default | none | megatron (where the task has a peer's)
+    allow_data_mismatch: bool = False  # score data whose sha256 differs from the published one
+    exclude_overlap: Optional[str] = None  # an overlap JSON: score only the clean documents
     # Protocol options below: None means "the task's documented default".
     unit: Optional[str] = None  # text: word | token | char | byte
     split: Optional[str] = None  # cbt: valid | test
     join: Optional[str] = None  # 1bw: how sentences form the stream
     stopword_topk: Optional[int] = None  # lambada: first tokens tried by the stop-word filter
+    lambada_format: Optional[str] = None  # lambada: openai | as-is
+    stopword_filter: Optional[str] = None  # lambada: word | token (bflm)
+    stopwords: Optional[str] = None  # lambada: nltk179 | nltk127
+    cbt_join: Optional[str] = None  # cbt: space | newline

@@ -44,14 +44,21 @@ def window_options(f):
 def data_options(f):
     for option in reversed(
         [
+            click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron"]), default=None, help="Fill the options not given as this peer does [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
-            click.option("--detokenizer", type=click.Choice(["default", "none"]), default="default", show_default=True, help="none: score the original tokenized text."),
+            click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default="default", show_default=True, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible)."),
             click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
             click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
             click.option("--join", default=None, help="1BW: how sentences form the stream."),
             click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
+            click.option("--lambada-format", type=click.Choice(["openai", "as-is"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is [default: openai]."),
+            click.option("--stopword-filter", type=click.Choice(["word", "token"]), default=None, help="LAMBADA: word (complete words from the top-k first tokens) | token (bflm) [default: word]."),
+            click.option("--stopwords", type=click.Choice(["nltk179", "nltk127"]), default=None, help="LAMBADA: stop-word list [default: nltk179]."),
+            click.option("--cbt-join", type=click.Choice(["space", "newline"]), default=None, help="CBT: how the 20 context sentences are joined."),
+            click.option("--allow-data-mismatch", is_flag=True, help="Score data whose sha256 differs from the published one (marked † everywhere)."),
+            click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): score only documents that do not overlap."),
         ]
     ):
         f = option(f)

@@ -18,6 +18,12 @@ from .errors import UsageError
 from .lm import LM
 
 
+# DataConfig fields that only some tasks read: a task refuses those it does not declare.
+PROTOCOL_FIELDS = (
+    "data_file", "unit", "split", "join", "stopword_topk", "lambada_format", "stopword_filter", "stopwords", "cbt_join",
+)
+
+
 @dataclass
 class Document:
     id: str
@@ -47,7 +53,7 @@ class Task:
         self._check_options()
 
     def _check_options(self) -> None:
-        for name in ("data_file", "unit", "split", "join", "stopword_topk"):
+        for name in PROTOCOL_FIELDS:
             if name not in self.options and getattr(self.data, name) is not None:
                 raise UsageError(f"--{name.replace('_', '-')} does not apply to task {self.name}: drop it")
         if self.data.limit is not None and self.data.limit < 1:

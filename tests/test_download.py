@@ -14,7 +14,7 @@ from gpt2eval.data import HubDataset
 from gpt2eval.tasks.cbt import CBTCN
 from gpt2eval.tasks.characters import Text8
 from gpt2eval.tasks.ptb import PTB
-from gpt2eval.tools_cli import table3_tasks
+from gpt2eval.commands.reproduce import table3_tasks
 
 
 def run(*args):

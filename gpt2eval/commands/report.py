@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .compare import ATOL, RTOL
+from ..compare import ATOL, RTOL
 
 PAPER_MODELS = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "none"]
 
@@ -30,7 +30,7 @@ def table(paths, fmt, output, paper_model):
     GPT-2 size, and the difference. Missing results show as "–". CSV gives one row per
     (model, column) with every number in its own field.
     """
-    from .table import build_table
+    from ..table import build_table
 
     text = build_table(list(paths), fmt, None if paper_model == "none" else paper_model)
     if output:
@@ -58,7 +58,7 @@ def compare(ctx, baseline, new, rtol, atol, ignore_config):
     task protocol, dtype, model size; not batch size, paths or device) are refused
     unless --ignore-config.
     """
-    from .compare import compare_results
+    from ..compare import compare_results
 
     report, failed = compare_results(baseline, new, rtol, atol, ignore_config)
     click.echo(report)

@@ -1,7 +1,4 @@
-"""Commands around `run`: figures, stride sweeps, pre-fetching, and a resumable Table 3 run.
-
-They share the option decorators of ``gpt2eval.options``; cli.py registers them.
-"""
+"""`gpt2eval download` and `gpt2eval reproduce`: fetching the data and a resumable Table 3 run."""
 from __future__ import annotations
 
 import json
@@ -10,57 +7,17 @@ from pathlib import Path
 
 import click
 
-from .evaluate import summary
-from .options import build, data_options, model_options, window_options
-from .config import DataConfig, ModelConfig, WindowConfig
-from .errors import UsageError
+from ..config import DataConfig, ModelConfig, WindowConfig
+from ..errors import UsageError
+from ..evaluate import summary
+from ..options import build, model_options, window_options
 
 
 def table3_tasks() -> list[str]:
     """The tasks of the paper's Table 3, in its column order (from the paper CSV)."""
-    from .paper import columns
+    from ..paper import columns
 
     return list(dict.fromkeys(c["task"] for c in columns()))
-
-
-@click.command()
-@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--output", type=click.Path(file_okay=False), default="results/figures", show_default=True, help="Folder for the figures.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["pdf", "svg"]), help="Also write this format (PNG always); repeat for both.")
-def plot(results, output, formats):
-    """Figures from result JSON files or folders (searched recursively).
-
-    scaling.png: every Table 3 metric against model size, ours vs the paper's;
-    bars-<model>.png: one model against the paper's same size; stride-<model>.png: stride
-    sweeps. Error bars are the results' 95% confidence intervals where they have them.
-    """
-    from .plot import plot_all
-
-    for path in plot_all(results, Path(output), formats):
-        click.echo(str(path))
-
-
-@click.command(name="sweep-stride")
-@click.option("--task", "task_name", required=True, help="A stream task, e.g. wikitext103.")
-@click.option("--strides", required=True, help="Comma-separated strides, e.g. 1024,512,256,128.")
-@model_options
-@window_options
-@data_options
-@click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sweep-stride/].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep_stride(task_name, strides, output, quiet, **opts):
-    """Score one task at several strides, loading the model once.
-
-    Writes <task>-stride<S>.json per stride, <task>-stride-summary.json and the figure
-    <task>-stride.png. Strides are checked against the window length before any scoring.
-    """
-    from .sweep import parse_strides
-    from .sweep import sweep_stride as run_sweep
-
-    if opts["stride"] is not None:
-        raise UsageError("--stride does not apply to sweep-stride: list the strides in --strides")
-    run_sweep(task_name, parse_strides(strides), build(ModelConfig, opts), build(WindowConfig, opts),
-              build(DataConfig, opts), output, quiet, echo=click.echo)
 
 
 @click.command()
@@ -74,7 +31,7 @@ def download(task_names, models, revision, data_dir):
 
     Stops at the first thing that cannot be fetched.
     """
-    from .download import check_online, check_task, download_model, fetch_task
+    from ..download import check_online, check_task, download_model, fetch_task
 
     check_online()
     task_names = task_names or table3_tasks()
@@ -102,12 +59,12 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     device and batch size do not count). A task whose data cannot be loaded is reported
     as SKIPPED and the others still run.
     """
-    from .evaluate import evaluate_task, prepare
-    from .lm import LM
-    from .models import load_model
-    from .progress import Progress
-    from .registry import get_task_class
-    from .results import model_slug, write_json
+    from ..evaluate import evaluate_task, prepare
+    from ..lm import LM
+    from ..models import load_model
+    from ..progress import Progress
+    from ..registry import get_task_class
+    from ..results import model_slug, write_json
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg = DataConfig(data_dir=data_dir, limit=limit)
@@ -141,7 +98,7 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
 
 def config_differences(path: Path, model_cfg, window_cfg, data_cfg) -> list[str]:
     """How the result at ``path`` differs from this config in what changes the numbers."""
-    from .models import resolve_device, resolve_dtype
+    from ..models import resolve_device, resolve_dtype
 
     try:
         result = json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,50 @@
+"""`gpt2eval plot` and `gpt2eval sweep-stride`: figures and the stride ablation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import DataConfig, ModelConfig, WindowConfig
+from ..errors import UsageError
+from ..options import build, data_options, model_options, window_options
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--output", type=click.Path(file_okay=False), default="results/figures", show_default=True, help="Folder for the figures.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["pdf", "svg"]), help="Also write this format (PNG always); repeat for both.")
+def plot(results, output, formats):
+    """Figures from result JSON files or folders (searched recursively).
+
+    scaling.png: every Table 3 metric against model size, ours vs the paper's;
+    bars-<model>.png: one model against the paper's same size; stride-<model>.png: stride
+    sweeps. Error bars are the results' 95% confidence intervals where they have them.
+    """
+    from ..plot import plot_all
+
+    for path in plot_all(results, Path(output), formats):
+        click.echo(str(path))
+
+
+@click.command(name="sweep-stride")
+@click.option("--task", "task_name", required=True, help="A stream task, e.g. wikitext103.")
+@click.option("--strides", required=True, help="Comma-separated strides, e.g. 1024,512,256,128.")
+@model_options
+@window_options
+@data_options
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sweep-stride/].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep_stride(task_name, strides, output, quiet, **opts):
+    """Score one task at several strides, loading the model once.
+
+    Writes <task>-stride<S>.json per stride, <task>-stride-summary.json and the figure
+    <task>-stride.png. Strides are checked against the window length before any scoring.
+    """
+    from ..sweep import parse_strides
+    from ..sweep import sweep_stride as run_sweep
+
+    if opts["stride"] is not None:
+        raise UsageError("--stride does not apply to sweep-stride: list the strides in --strides")
+    run_sweep(task_name, parse_strides(strides), build(ModelConfig, opts), build(WindowConfig, opts),
+              build(DataConfig, opts), output, quiet, echo=click.echo)
