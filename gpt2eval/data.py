@@ -1,7 +1,17 @@
 """Reading evaluation data: original files (plain or .gz/.zip), checksums, and the hub.
 
-Every file read is recorded with its sha256; files we know are checked against their
-published checksums, and a mismatch is a loud warning naming the file.
+Every file read is recorded with its sha256 and checked against the published checksum.
+Two rules, on purpose different:
+
+- a file rebuilt from hub rows that is not the original byte for byte is an error
+  (``check_rebuilt``) unless ``--allow-data-mismatch``: the rows are our choice of source,
+  and a mismatch means another split, order or cleaning that the user never asked for;
+- a file the user gives (``--data-dir``) is scored whatever it holds, since it is theirs
+  to choose (a subset such as half of ptb.test.txt, a corrected copy), but a mismatch is
+  never silent: a warning naming the file, ``checksum: mismatch`` in the result, and a
+  marker on the run's summary line, in ``gpt2eval table`` (a † footnote "data differ") and
+  in ``gpt2eval compare`` (refused without ``--ignore-config``). ``mismatched`` reads it
+  back from a result.
 """
 from __future__ import annotations
 
@@ -12,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote, unquote
 
 from .errors import UsageError
 
@@ -23,6 +34,10 @@ KNOWN_SHA256 = {
     "wikitext-103/wiki.test.tokens": "56db52eb157b1ab5c89646eef70510c1eca6e12a3bfdb99f0d6b05b4eacb75b9",
     "lambada/lambada_test.jsonl": "4aa8d02cd17c719165fc8a7887fddd641f43fcafa4b1c806ca8abc31fabdb226",
     "1bw/news.en.heldout-00000-of-00050": "265dccd51762253e20425c21ff6ddf09e6da2e11a365da399b0390eebb2d52c8",
+    # No published checksum exists for the original LAMBADA release's test file: this is the
+    # file of lambada-dataset.tar.gz as stored in Victorwz/VaLM (shared/data/SOURCES.md),
+    # 5,153 lines in the order of OpenAI's jsonl, so a hub rebuild is held to it too.
+    "lambada/lambada_test_plain_text.txt": "4ab6062b68422bf2e83653d367c9765d42404f7ec21b8b59b6518b45606aaef2",
 }
 
 
@@ -102,13 +117,62 @@ def verify(key: Optional[str], digest: str, label: str) -> str:
 
 @dataclass(frozen=True)
 class HubDataset:
-    """A split on the hub, as ``datasets.load_dataset(path, name, split=split)`` sees it."""
+    """A split on the hub, as ``datasets.load_dataset(path, name, split=split)`` sees it.
+
+    Every built-in task names parquet files (``path="parquet"``, ``data_files`` of
+    ``hf://datasets/<repo>@<revision>/<file>``; see ``parquet_files``), so no loading script
+    ever runs (``datasets`` >= 4 refuses them) and only the one split is downloaded.
+    """
 
     path: str
     name: Optional[str]
     split: str
     column: str
-    data_files: Optional[object] = None  # for local files in the hub schema (tests)
+    data_files: Optional[object] = None  # {split: file or [files]}: hf:// URLs, or local files (tests)
+
+
+def parquet_files(repo: str, revision: str, column: str, split: str, **files: str) -> HubDataset:
+    """A hub source of parquet files in ``repo`` at ``revision``: ``{split: path in the repo}``.
+
+    ``revision="refs/convert/parquet"`` is the hub's own parquet export of a repository,
+    laid out ``<config>/<split>/0000.parquet``; it exists for script-based repositories too.
+    """
+    rev = quote(revision, safe="")
+    return HubDataset("parquet", None, split, column, {s: f"hf://datasets/{repo}@{rev}/{f}" for s, f in files.items()})
+
+
+def hub_label(hub: HubDataset) -> str:
+    """``repo@revision`` of a parquet source, else ``path/name``: for messages and the table."""
+    parsed = _parse_hf(next(iter(_split_files(hub))) if hub.data_files else "")
+    if parsed:
+        repo, revision, _ = parsed
+        return f"{repo}@{revision}"
+    return f"{hub.path}{'/' + hub.name if hub.name else ''}"
+
+
+def _split_files(hub: HubDataset) -> list:
+    files = hub.data_files.get(hub.split, []) if isinstance(hub.data_files, dict) else hub.data_files or []
+    return [files] if isinstance(files, str) else list(files)
+
+
+def _parse_hf(url: str) -> Optional[tuple[str, str, str]]:
+    """(repo, revision, path in the repo) of ``hf://datasets/<repo>@<revision>/<path>``."""
+    if not url.startswith("hf://datasets/"):
+        return None
+    owner, name, rest = url.removeprefix("hf://datasets/").split("/", 2)
+    name, _, revision = name.partition("@")
+    return f"{owner}/{name}", unquote(revision or "main"), rest
+
+
+def _fetch(url: str) -> str:
+    """A hub file in the Hugging Face cache (read from there when offline); its local path."""
+    parsed = _parse_hf(url)
+    if parsed is None:
+        return url
+    from huggingface_hub import hf_hub_download
+
+    repo, revision, path = parsed
+    return hf_hub_download(repo, path, repo_type="dataset", revision=revision)
 
 
 def load_hub_column(hub: HubDataset, record: DataRecord) -> list:
@@ -118,14 +182,56 @@ def load_hub_column(hub: HubDataset, record: DataRecord) -> list:
     from .models import quiet_hub_retries
 
     quiet_hub_retries()
+    label = hub_label(hub)
     try:
-        ds = datasets.load_dataset(hub.path, hub.name, split=hub.split, data_files=hub.data_files)
-    except Exception as e:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        data_files = {hub.split: [_fetch(f) for f in _split_files(hub)]} if hub.data_files else None
+        ds = datasets.load_dataset(hub.path, hub.name, split=hub.split, data_files=data_files)
+    except Exception as e:  # hub and datasets errors come in many types (ConnectionError, HTTP, not found)
         raise UsageError(
-            f"cannot load {hub.path}{'/' + hub.name if hub.name else ''} from the hub ({type(e).__name__}): "
+            f"cannot load {label} from the hub ({type(e).__name__}): "
             "pass --data-dir with the original files, or pre-fetch with `gpt2eval download`"
         ) from None
     if hub.column not in ds.column_names:
-        raise UsageError(f"{hub.path} has no column {hub.column!r} (has {ds.column_names}): wrong dataset?")
-    record.hub = {"path": hub.path, "name": hub.name, "split": hub.split, "fingerprint": ds._fingerprint}
+        raise UsageError(f"{label} has no column {hub.column!r} (has {ds.column_names}): wrong dataset?")
+    rows = dict((record.hub or {}).get("rows", {}), **{hub.split: len(ds)})
+    record.hub = {"path": label, "name": hub.name, "split": hub.split, "data_files": hub.data_files,
+                  "fingerprint": ds._fingerprint, "rows": rows}
     return ds[hub.column]
+
+
+def check_rebuilt(record: DataRecord, key: str, data: bytes, what: str, allow_mismatch: bool) -> None:
+    """A file rebuilt from hub rows must be the original byte for byte, else no score.
+
+    The rows may be another split, order or cleaning of the data than the published file
+    (e.g. lm1b's test split holds all 50 heldout shards), and the denominators and
+    documents would silently drift: refused unless ``--allow-data-mismatch``, which
+    scores it anyway, marked as a mismatch wherever the number is shown.
+    """
+    digest, lines = hashlib.sha256(data).hexdigest(), data.count(b"\n")
+    record.hub["sha256_rebuilt"] = digest
+    record.hub["bytes_rebuilt"] = len(data)
+    record.hub["checksum"] = verify(key, digest, what) if allow_mismatch else _status(key, digest)
+    if record.hub["checksum"] == "mismatch" and not allow_mismatch:
+        want = KNOWN_SHA256[key]
+        raise UsageError(
+            f"{what} is not the original {key} ({len(data):,} bytes, {lines:,} lines, sha256 "
+            f"{digest[:12]}...; published {want[:12]}...): pass --data-dir with the original file, "
+            "or --allow-data-mismatch to score it anyway (marked as other data)"
+        )
+
+
+def _status(key: Optional[str], digest: str) -> str:
+    if key not in KNOWN_SHA256:
+        return "unknown"
+    return "ok" if digest == KNOWN_SHA256[key] else "mismatch"
+
+
+def mismatched(data: Optional[dict]) -> list[str]:
+    """What a result's ``data`` record read that differs from the published file."""
+    data = data or {}
+    out = [f"{Path(f['path']).name} sha256 {f['sha256'][:12]}..." for f in data.get("files", [])
+           if f.get("checksum") == "mismatch"]
+    hub = data.get("hub") or {}
+    if hub.get("checksum") == "mismatch":
+        out.append(f"{hub.get('path')} rebuilt, sha256 {str(hub.get('sha256_rebuilt'))[:12]}...")
+    return out

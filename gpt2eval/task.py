@@ -7,13 +7,12 @@ ratios; the per-document sums are kept so a bootstrap needs no model reruns.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .config import DataConfig
-from .data import DataRecord, HubDataset, find_file, load_hub_column, read_text, verify
+from .data import DataRecord, HubDataset, check_rebuilt, find_file, hub_label, load_hub_column, read_text
 from .errors import UsageError
 from .lm import LM
 
@@ -92,9 +91,8 @@ class Task:
             return read_text(find_file(self.data.data_dir, self.file, self.name), self.record)
         text = self.text_from_rows(load_hub_column(self.hub, self.record))
         # The rebuilt text must be the original file, byte for byte, or the denominators drift.
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        self.record.hub["sha256_rebuilt"] = digest
-        self.record.hub["checksum"] = verify(self.file, digest, f"{self.hub.path} ({self.hub.name}) rebuilt as {self.file}")
+        what = f"{self.name}: {hub_label(self.hub)} rebuilt as {self.file}"
+        check_rebuilt(self.record, self.file, text.encode("utf-8"), what, self.data.allow_data_mismatch)
         return text
 
     def text_from_rows(self, rows: list) -> str:

@@ -28,10 +28,15 @@ before the candidate opens the continuation, as GPT-2's BPE attaches it to the w
 
 Data: ``--split valid`` (default, 2,000 questions: the paper's choice, since a test-set book
 is in WebText) or ``test`` (2,500). With --data-dir the file is ``cbt/<name>`` or, as in
-the original CBTest.tgz, ``CBTest/data/<name>``. Without it, hub ``cam-cst/cbt`` (configs
-CN, NE): documents are built from its columns (sentences, question, answer, options),
-which are the file's fields with the numbers and surrounding spaces stripped. A question
-count other than the split's warns, as a checksum mismatch does.
+the original CBTest.tgz, ``CBTest/data/<name>``. Without it, hub ``cam-cst/cbt``, plain
+parquet on its main branch since "Convert dataset to Parquet (#4)":
+``<CN|NE>/<validation|test>-00000-of-00001.parquet`` (layout read from the repository
+listing huggingface.co/datasets/cam-cst/cbt/tree/97a933d.../CN; only the one split's file
+is downloaded, not the 28 MB train file). Documents are built from its columns
+(sentences, question, answer, options), which are the file's fields with the numbers and
+surrounding spaces stripped. No checksum of the CBT files is published, so a rebuild
+cannot be proven exact: its checksum is "unknown", and a question count other than the
+split's warns.
 """
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gpt2eval.data import HubDataset, find_file, load_hub_column, read_text
+from gpt2eval.data import find_file, hub_label, load_hub_column, parquet_files, read_text
 from gpt2eval.errors import UsageError
 from gpt2eval.task import Document, Task
 
@@ -107,7 +112,8 @@ class CBTCN(Task):
     denominator = 2_000
     detokenizer = "cbt"
     file = "cbt/cbtest_CN_valid_2000ex.txt"  # the defaults; __init__ picks the --split's
-    hub = HubDataset("cam-cst/cbt", "CN", "validation", "question")
+    hub = parquet_files("cam-cst/cbt", "main", "question", "validation", validation="CN/validation-00000-of-00001.parquet",
+                        test="CN/test-00000-of-00001.parquet")
     options = ("split",)
     defaults = {"split": "valid"}
 
@@ -117,7 +123,7 @@ class CBTCN(Task):
         if split not in SPLITS:
             raise UsageError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
         infix, self.denominator, hub_split = SPLITS[split]
-        self.file = f"cbt/cbtest_{self.hub.name}_{infix}.txt"
+        self.file = f"cbt/cbtest_{self.file.split('_')[1]}_{infix}.txt"  # CN or NE
         self.hub = replace(self.hub, split=hub_split)
 
     @property
@@ -151,7 +157,7 @@ class CBTCN(Task):
         columns = [load_hub_column(replace(self.hub, column=c), self.record) for c in HUB_COLUMNS]
         questions = [Question(tuple(s), q, a, tuple(o)) for s, q, a, o in zip(*columns)]
         for i, question in enumerate(questions):
-            question.check(f"{self.hub.path} ({self.hub.name}, {self.hub.split}) row {i}")
+            question.check(f"{hub_label(self.hub)} ({self.hub.split}) row {i}")
         return questions
 
     def document(self, i: int, q: Question) -> Document:
@@ -211,5 +217,6 @@ class CBTCN(Task):
 class CBTNE(CBTCN):
     name = "cbt-ne"
     file = "cbt/cbtest_NE_valid_2000ex.txt"
-    hub = HubDataset("cam-cst/cbt", "NE", "validation", "question")
+    hub = parquet_files("cam-cst/cbt", "main", "question", "validation", validation="NE/validation-00000-of-00001.parquet",
+                        test="NE/test-00000-of-00001.parquet")
     description = "Children's Book Test, named entities (validation), 10-way cloze by sum of log-probs"

