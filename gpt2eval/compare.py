@@ -15,7 +15,10 @@ only NEW has is reported as "added" and passes. Two results are only compared wh
 ran the same protocol: the window (not ``batch_size``, which must not change numbers),
 the data options (not where the data came from: ``data_dir``, ``data_file`` and the
 protocol's ``source``), the task's protocol, and the model's dtype and size (model
-names and devices may differ). ``--ignore-config`` compares them anyway.
+names and devices may differ). Nor are results on different data: where a result read
+a file that is not the published one (a subset, another copy; ``checksum: mismatch``), the
+sha256 of what it read must be the other side's too, else "the data differ".
+``--ignore-config`` compares them anyway.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import DataConfig, WindowConfig
+from .data import mismatched
 from .errors import UsageError
 from .table import load_results
 
@@ -68,6 +72,16 @@ def protocol_of(result: dict) -> dict:
     return flat
 
 
+def data_of(result: dict) -> str:
+    """'the published data', or what the result read instead (file names and sha256)."""
+    return "; ".join(mismatched(result.get("data"))) or "the published data"
+
+
+def data_differences(base: dict, new: dict) -> list[str]:
+    a, b = data_of(base), data_of(new)
+    return [] if a == b else [f"baseline {a}, new {b}"]
+
+
 def config_differences(base: dict, new: dict) -> list[str]:
     a, b = protocol_of(base), protocol_of(new)
     return [f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
@@ -105,14 +119,17 @@ def _row(task: str, metric: str, base: float | None, new: float | None, status: 
 def compare_results(baseline: str, new: str, rtol: float = RTOL, atol: float = ATOL, ignore_config: bool = False) -> tuple[str, bool]:
     """The report and whether it failed; a protocol mismatch is a UsageError."""
     base, ours = by_task(baseline, "BASELINE"), by_task(new, "NEW")
-    mismatched = {t: config_differences(base[t], ours[t]) for t in sorted(base.keys() & ours.keys())}
-    mismatched = {t: d for t, d in mismatched.items() if d}
-    summary = "; ".join(f"{t}: {', '.join(d)}" for t, d in mismatched.items())
+    both = sorted(base.keys() & ours.keys())
+    data = {t: d for t in both if (d := data_differences(base[t], ours[t]))}
+    differ = {t: d for t in both if (d := config_differences(base[t], ours[t]))}
+    reasons = [f"the {what} differ ({'; '.join(t + ': ' + ', '.join(d) for t, d in found.items())})"
+               for what, found in (("data", data), ("protocols", differ)) if found]
+    summary, mismatched = "; ".join(reasons), bool(reasons)
     if mismatched and not ignore_config:
-        raise UsageError(f"the protocols differ ({summary}): pass --ignore-config to compare anyway")
+        raise UsageError(f"{summary}: pass --ignore-config to compare anyway")
     rows = [r for t in sorted(base.keys() | ours.keys()) for r in metric_rows(t, base.get(t), ours.get(t), rtol, atol)]
     failed = [r for r in rows if r["status"] in FAILING]
-    lines = [f"note: protocols differ, compared anyway ({summary})"] if mismatched else []
+    lines = [f"note: compared anyway: {summary}"] if mismatched else []
     lines.append(_format(rows))
     verdict = "FAIL" if failed else "OK"
     counts = ", ".join(f"{sum(r['status'] == s for r in rows)} {s}" for s in ("ok", "CHANGED", "missing", "added"))

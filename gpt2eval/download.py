@@ -1,26 +1,68 @@
-"""Pre-fetch what a run needs, so that it can run with no network (HF_HUB_OFFLINE=1).
+"""Pre-fetch what a run needs, so that it can run with no network (HF_HUB_OFFLINE=1), and
+prove on the way that every file rebuilt from the hub is the original.
 
 - Models: the hub snapshot (config, tokenizer, safetensors weights; not the TF, Flax or
   ONNX copies) into the Hugging Face cache, where ``from_pretrained`` finds it offline.
-- Data, default: each task loads its documents exactly as a run without ``--data-dir``
-  does, which leaves every hub split it reads in the ``datasets`` cache and checks the
-  rebuilt text against the published sha256 on the way.
-- Data, ``--data-dir DIR``: the original files written as DIR/<task.file>, the layout of
-  shared/data, rebuilt from the hub rows, then read back through the task as a run with
-  ``--data-dir DIR`` would.
+- Data: each task's parquet files into the Hugging Face cache (``gpt2eval.data._fetch``:
+  a run reads them from there offline), and the original file rebuilt from the rows and
+  checked against the published sha256, exactly as a run without ``--data-dir`` does.
+  With ``--data-dir DIR`` the rebuilt file is also written as DIR/<task.file> (the layout
+  of shared/data) and read back through the task as a run with ``--data-dir DIR`` would.
+
+Every model and task gets one row of a table, as soon as it is done, whatever happened
+to the others::
+
+    what          source                                   rows  sha256           bytes    time
+    ptb           ptb-text-only/ptb_text_only@refs/...     3,761 ok             449,945    1.2s
+
+``exact`` is False for a row that failed (unreachable, not found) or whose rebuild does
+not match; CBT, whose files have no published checksum, is "unknown" and counts as done
+(its question count is checked instead).
 """
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import DataConfig
+from .data import hub_label
 from .errors import UsageError
 from .registry import get_task_class
 from .task import Task
 
 WEIGHTS = ("*.safetensors", "*.safetensors.index.json")
 FILES = ("*.json", "*.txt", "*.model", "*.tiktoken", "*.py")  # configs, tokenizers, remote code
+COLUMNS = (("what", 16), ("source", 48), ("rows", 9), ("sha256", 11), ("bytes", 15), ("time", 8))
+
+
+@dataclass
+class Fetched:
+    """One row of the download table."""
+
+    what: str
+    source: str
+    rows: int | None = None
+    sha256: str = "-"  # ok | mismatch | unknown | - (models) | unreachable / failed
+    n_bytes: int | None = None
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return self.sha256 in ("ok", "unknown", "-")
+
+    def line(self) -> str:
+        cells = [self.what, self.source, "-" if self.rows is None else f"{self.rows:,}", self.sha256,
+                 "-" if self.n_bytes is None else f"{self.n_bytes:,}", f"{self.seconds:.1f}s"]
+        text = " ".join(c.rjust(w) if name in ("rows", "bytes", "time") else c.ljust(w)
+                        for c, (name, w) in zip(cells, COLUMNS))
+        return f"{text}  {self.note}".rstrip()
+
+
+def header() -> str:
+    return " ".join(n.rjust(w) if n in ("rows", "bytes", "time") else n.ljust(w) for n, w in COLUMNS)
 
 
 def check_online() -> None:
@@ -46,30 +88,62 @@ def download_model(model: str, revision: str | None = None) -> str:
     return folder
 
 
+def fetch_model(model: str, revision: str | None = None) -> Fetched:
+    start = time.perf_counter()
+    source = "local directory" if Path(model).is_dir() else f"hub {model}" + (f"@{revision}" if revision else "")
+    row = Fetched(f"model {model}", source)
+    try:
+        folder = Path(download_model(model, revision))
+        row.n_bytes = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())  # follows cache symlinks
+        row.note = str(folder)
+    except UsageError as e:
+        row.sha256, row.note = "unreachable" if unreachable(str(e)) else "failed", str(e)
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def unreachable(message: str) -> bool:
+    """No answer from the hub at all (no network, a firewall), as opposed to "not found"."""
+    return any(f"({kind}" in message for kind in ("LocalEntryNotFoundError", "ConnectionError", "ConnectError"))
+
+
+def not_tried(name: str, after: Fetched) -> Fetched:
+    """The row of a task not tried because the hub did not answer for an earlier one."""
+    return Fetched(name, hub_label(get_task_class(name).hub), sha256="unreachable",
+                   note=f"not tried: the hub did not answer for {after.what}")
+
+
 def check_task(name: str) -> None:
     """Fails on a task with nothing to fetch (or an unknown name) before anything is fetched."""
     if get_task_class(name).hub is None:
         raise UsageError(f"task {name} reads only your own files: nothing to download")
 
 
-def fetch_task(name: str, data_dir: str | None = None) -> str:
-    """One task's data, into the ``datasets`` cache or written under ``data_dir``."""
-    task = get_task_class(name)(DataConfig())
+def fetch_task(name: str, data_dir: str | None = None) -> Fetched:
+    """One task's data into the cache (and under ``data_dir``), rebuilt and checked."""
+    start = time.perf_counter()
+    cls = get_task_class(name)
+    row = Fetched(name, hub_label(cls.hub))
+    # A mismatch is reported in the table, not raised: the rebuild is what we came to check.
+    task = cls(DataConfig(allow_data_mismatch=True))
     try:
-        if data_dir is None:
-            docs = task.documents()
-            return f"{len(docs):,} documents in the datasets cache ({task.hub.path})"
-        path = Path(data_dir) / task.file
-        write_atomic(path, original_file(task))
-        back = get_task_class(name)(DataConfig(data_dir=data_dir))
-        docs = back.documents()
+        data = original_file(task)
+        hub = task.record.hub or {}
+        row.rows = sum(hub.get("rows", {}).values()) or None
+        row.n_bytes, row.sha256 = len(data), hub.get("checksum", "unknown")
+        if row.sha256 == "mismatch":
+            row.note = f"rebuilt sha256 {hub.get('sha256_rebuilt', '')[:12]}... is not the published {task.file}"
+        if data_dir is not None:
+            path = Path(data_dir) / task.file
+            write_atomic(path, data)
+            back = cls(DataConfig(data_dir=data_dir, allow_data_mismatch=True))
+            row.note = row.note or f"-> {path} ({len(back.documents()):,} documents)"
     except UsageError as e:
-        # A loader's advice to "pre-fetch with `gpt2eval download`" is no help here.
         message = str(e).replace("pass --data-dir with the original files, or pre-fetch with `gpt2eval download`",
                                  "check the network, and that the hub still has this dataset")
-        raise UsageError(f"download {name}: {message}") from None
-    checks = sorted({f["checksum"] for f in back.record.files})
-    return f"{path} ({path.stat().st_size:,} bytes, {len(docs):,} documents, checksum {'/'.join(checks)})"
+        row.sha256, row.note = "unreachable" if unreachable(message) else "failed", message
+    row.seconds = time.perf_counter() - start
+    return row
 
 
 def original_file(task: Task) -> bytes:

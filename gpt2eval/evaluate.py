@@ -39,7 +39,12 @@ def output_path(output: str | None, model: str, task: str, n_tasks: int) -> Path
 
 
 def summary(result: dict) -> str:
+    """One line per task; data that is not the published file is said on the same line."""
+    from .data import mismatched
+
     head = result["headline"]
     value = result["metrics"][head]
     counts = {k: v for k, v in result["totals"].items() if k in ("n_units", "n_words", "n_questions", "n_tokens")}
-    return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
+    line = f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
+    other = mismatched(result.get("data"))
+    return line + (f" † DATA MISMATCH: not the published file ({'; '.join(other)})" if other else "")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .data import mismatched
 from .errors import UsageError
 from .paper import columns, paper_value
 
@@ -94,6 +95,8 @@ def protocol_differences(result: dict) -> list[str]:
             out.append(f"--{name.replace('_', '-')} {protocol[name]}")
     if result["model"].get("dtype") not in (None, "float32"):
         out.append(result["model"]["dtype"])
+    if mismatched(result.get("data")):
+        out.append("data differ from the published file (sha256 mismatch)")
     return out
 
 

@@ -101,7 +101,7 @@ def test_another_protocol_is_refused_unless_ignore_config(baseline, tmp_path, ch
     new = folder(tmp_path / "new", result("1bw", BASE[1]["metrics"], **change), BASE[0])
     assert_one_line_error(compare(baseline, new), f"1bw: {fragment}")
     out = compare(baseline, new, "--ignore-config")
-    assert out.exit_code == 0 and "note: protocols differ" in out.output, out.output
+    assert out.exit_code == 0 and "note: compared anyway: the protocols differ" in out.output, out.output
 
 
 def test_single_files_and_bad_inputs(baseline, tmp_path):

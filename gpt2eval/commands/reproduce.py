@@ -25,22 +25,39 @@ def table3_tasks() -> list[str]:
 @click.option("--model", "models", multiple=True, help="Hub id to fetch; repeat for several [default: gpt2-large].")
 @click.option("--revision", default=None, help="Hub revision of the model(s).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Write the original files here, laid out like shared/data [default: the datasets cache].")
-def download(task_names, models, revision, data_dir):
-    """Pre-fetch models and data sets so runs work offline (HF_HUB_OFFLINE=1).
+              help="Also write the original files here, laid out like shared/data [default: only the HF cache].")
+@click.pass_context
+def download(ctx, task_names, models, revision, data_dir):
+    """Pre-fetch models and data sets so runs work offline (HF_HUB_OFFLINE=1), and verify them.
 
-    Stops at the first thing that cannot be fetched.
+    Each data set's original file is rebuilt from the hub rows and its sha256 checked
+    against the published one, as a run does. Prints one row per model and task (source,
+    rows, sha256 ok/mismatch/unknown, bytes, time); once the hub does not answer, the rest
+    are listed as unreachable without waiting. Exits 1 if any could not be fetched or
+    rebuilt exactly.
     """
-    from ..download import check_online, check_task, download_model, fetch_task
+    from ..download import check_online, check_task, fetch_model, fetch_task, header, not_tried
 
     check_online()
     task_names = task_names or table3_tasks()
     for name in task_names:
         check_task(name)
+    click.echo(header())
+    rows, down = [], None  # down: the first thing the hub did not answer for (each other would wait ~25 s)
     for model in models or (ModelConfig.model,):
-        click.echo(f"model {model}: {download_model(model, revision)}")
+        rows.append(fetch_model(model, revision))
+        down = down or (rows[-1] if rows[-1].sha256 == "unreachable" else None)
+        click.echo(rows[-1].line())
     for name in task_names:
-        click.echo(f"{name}: {fetch_task(name, data_dir)}")
+        rows.append(not_tried(name, down) if down else fetch_task(name, data_dir))
+        down = down or (rows[-1] if rows[-1].sha256 == "unreachable" else None)
+        click.echo(rows[-1].line())
+    failed = [f"{r.what} ({r.sha256})" for r in rows if not r.exact]
+    if failed:
+        click.echo(f"error: {len(failed)} of {len(rows)} not fetched or not exact: {', '.join(failed)} "
+                   "(see the table): runs need the network, the original files in --data-dir, or "
+                   "--allow-data-mismatch for a rebuild that is not exact", err=True)
+        ctx.exit(1)
 
 
 @click.command()
