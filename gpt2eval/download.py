@@ -34,7 +34,8 @@ from .task import Task
 
 WEIGHTS = ("*.safetensors", "*.safetensors.index.json")
 FILES = ("*.json", "*.txt", "*.model", "*.tiktoken", "*.py")  # configs, tokenizers, remote code
-COLUMNS = (("what", 16), ("source", 48), ("rows", 9), ("sha256", 11), ("bytes", 15), ("time", 8))
+COLUMNS = (("what", 11), ("source", 48), ("rows", 7), ("sha256", 11), ("bytes", 13), ("time", 6))
+RIGHT = ("rows", "bytes", "time")
 
 
 @dataclass
@@ -53,16 +54,20 @@ class Fetched:
     def exact(self) -> bool:
         return self.sha256 in ("ok", "unknown", "-")
 
-    def line(self) -> str:
+    def line(self, width: int = 0) -> str:
+        """The row, columns two spaces apart; ``width``: of the first column (the longest name)."""
         cells = [self.what, self.source, "-" if self.rows is None else f"{self.rows:,}", self.sha256,
                  "-" if self.n_bytes is None else f"{self.n_bytes:,}", f"{self.seconds:.1f}s"]
-        text = " ".join(c.rjust(w) if name in ("rows", "bytes", "time") else c.ljust(w)
-                        for c, (name, w) in zip(cells, COLUMNS))
-        return f"{text}  {self.note}".rstrip()
+        return f"{_cells(cells, width)}  {self.note}".rstrip()
 
 
-def header() -> str:
-    return " ".join(n.rjust(w) if n in ("rows", "bytes", "time") else n.ljust(w) for n, w in COLUMNS)
+def header(width: int = 0) -> str:
+    return _cells([name for name, _ in COLUMNS], width)
+
+
+def _cells(cells: list[str], width: int) -> str:
+    widths = [max(width, COLUMNS[0][1]), *(w for _, w in COLUMNS[1:])]
+    return "  ".join(c.rjust(w) if name in RIGHT else c.ljust(w) for c, w, (name, _) in zip(cells, widths, COLUMNS))
 
 
 def check_online() -> None:
@@ -133,7 +138,7 @@ def fetch_task(name: str, data_dir: str | None = None) -> Fetched:
         row.n_bytes, row.sha256 = len(data), hub.get("checksum", "unknown")
         if row.sha256 == "mismatch":
             row.note = f"rebuilt sha256 {hub.get('sha256_rebuilt', '')[:12]}... is not the published {task.file}"
-        if data_dir is not None:
+        if data_dir is not None and row.sha256 != "mismatch":  # never a wrong file under the original's name
             path = Path(data_dir) / task.file
             write_atomic(path, data)
             back = cls(DataConfig(data_dir=data_dir, allow_data_mismatch=True))

@@ -1,7 +1,8 @@
-"""The offline workflow: `gpt2eval download` (hub monkeypatched to local parquet files) and
-the resumable `gpt2eval reproduce`."""
+"""The offline workflow: `gpt2eval download` (hub monkeypatched to local parquet files), its
+verification table, and the resumable `gpt2eval reproduce`."""
 import hashlib
 import json
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 import gpt2eval.models
 from gpt2eval.cli import main
 from gpt2eval.data import HubDataset
+from gpt2eval.download import Fetched
 from gpt2eval.tasks.cbt import CBTCN
 from gpt2eval.tasks.characters import Text8
 from gpt2eval.tasks.ptb import PTB
@@ -42,19 +44,39 @@ def ptb_hub(data_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(PTB, "hub", HubDataset("parquet", None, "test", "sentence", data_files=files))
 
 
+def table_rows(output):
+    """{first cell: cells} of the download table (header first); cells are two or more spaces apart."""
+    lines = output.splitlines()
+    assert re.split(r"\s{2,}", lines[0].strip()) == ["what", "source", "rows", "sha256", "bytes", "time"], output
+    return {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[1:] if not line.startswith("error:"))}
+
+
 def test_data_dir_gets_the_original_file_back(ptb_hub, tiny_model_dir, data_dir, tmp_path):
     out = tmp_path / "data"
     result = run("download", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", out)
     assert result.exit_code == 0, result.output
     assert (out / "ptb" / "ptb.test.txt").read_bytes() == (data_dir / "ptb" / "ptb.test.txt").read_bytes()
-    assert "3,761 documents, checksum ok" in result.output
-    assert f"model {tiny_model_dir}: {tiny_model_dir}" in result.output  # a local model needs nothing
+    rows = table_rows(result.stdout)
+    assert rows["ptb"][:5] == ["ptb", "parquet", "3,761", "ok", "449,945"], result.output
+    assert "(3,761 documents)" in result.output  # read back through the task
+    assert rows[f"model {tiny_model_dir}"][1] == "local directory"  # a local model needs nothing
 
 
-def test_cache_mode_loads_the_task_as_a_run_does(ptb_hub, tiny_model_dir):
+def test_cache_mode_checks_the_rebuild_as_a_run_does(ptb_hub, tiny_model_dir):
     result = run("download", "--task", "ptb", "--model", tiny_model_dir)
     assert result.exit_code == 0, result.output
-    assert "ptb: 3,761 documents in the datasets cache (parquet)" in result.output
+    assert table_rows(result.stdout)["ptb"][:5] == ["ptb", "parquet", "3,761", "ok", "449,945"]
+
+
+def test_a_rebuild_that_is_not_exact_is_a_mismatch_row_and_exit_1(data_dir, tiny_model_dir, tmp_path, monkeypatch):
+    lines = (data_dir / "ptb" / "ptb.test.txt").read_text(encoding="utf-8").splitlines()
+    files = {"test": parquet(tmp_path / "ptb.parquet", sentence=[line.strip() for line in lines[1:]])}  # one row lost
+    monkeypatch.setattr(PTB, "hub", HubDataset("parquet", None, "test", "sentence", data_files=files))
+    result = run("download", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1, result.output
+    assert table_rows(result.stdout)["ptb"][2:4] == ["3,760", "mismatch"]
+    assert "error: 1 of 2 not fetched or not exact: ptb (mismatch)" in result.stderr
+    assert not (tmp_path / "data" / "ptb").exists()  # no wrong file under the original's name
 
 
 def test_cbt_is_rebuilt_from_its_fields(tiny_model_dir, tmp_path, monkeypatch):
@@ -67,7 +89,8 @@ def test_cbt_is_rebuilt_from_its_fields(tiny_model_dir, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     [written] = (tmp_path / "data" / "cbt").glob("cbtest_*_valid_2000ex.txt")  # named after hub.name
     assert written.read_text().count("\n21 ") == len(rows)
-    assert f"{len(rows)} documents" in result.output
+    assert f"({len(rows)} documents)" in result.output
+    assert table_rows(result.stdout)["cbt-cn"][3] == "unknown"  # no published checksum: counted, not proven
 
 
 def test_character_tasks_write_the_whole_file(tiny_model_dir, tmp_path, monkeypatch):
@@ -83,27 +106,43 @@ def test_character_tasks_write_the_whole_file(tiny_model_dir, tmp_path, monkeypa
     assert (tmp_path / "data" / "text8" / "text8").read_bytes() == full
 
 
-def test_unreachable_hub_is_one_line(tiny_model_dir, tmp_path, monkeypatch):
-    import datasets
-
-    def offline(*args, **kwargs):
-        raise ConnectionError("Couldn't reach 'ptb-text-only/ptb_text_only' on the Hub")
-
-    monkeypatch.setattr(datasets, "load_dataset", offline)
-    result = run("download", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", tmp_path / "data")
-    assert_usage_error(result, "download ptb: cannot load ptb-text-only/ptb_text_only/penn_treebank from the hub")
-    assert "check the network" in result.stderr
-    assert not (tmp_path / "data" / "ptb").exists()
-
-
-def test_unreachable_model_is_one_line(monkeypatch):
+def test_unreachable_hub_is_one_line_per_task_and_exit_1(tiny_model_dir, tmp_path, monkeypatch):
     import huggingface_hub
 
-    def offline(*args, **kwargs):
-        raise OSError("We couldn't connect to 'https://huggingface.co'")
+    calls = []
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    assert_usage_error(run("download", "--task", "ptb", "--model", "gpt2-xl"), "cannot download model 'gpt2-xl' (OSError")
+    def offline(repo_id, filename, **kwargs):  # what hf_hub_download raises with no network
+        calls.append(repo_id)
+        raise huggingface_hub.errors.LocalEntryNotFoundError("Got: ConnectError: Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    result = run("download", "--task", "ptb", "--task", "wikitext2", "--task", "1bw", "--model", tiny_model_dir,
+                 "--data-dir", tmp_path / "data")
+    assert result.exit_code == 1, result.output
+    rows = table_rows(result.stdout)
+    assert len(result.stdout.splitlines()) == 1 + 1 + 3  # header, the model, one line per task
+    assert rows["ptb"][1:4] == ["ptb-text-only/ptb_text_only@refs/convert/parquet", "-", "unreachable"]
+    assert "cannot load ptb-text-only/ptb_text_only@refs/convert/parquet from the hub (LocalEntryNotFoundError)" in result.stdout
+    assert rows["1bw"][3] == "unreachable" and "not tried: the hub did not answer for ptb" in result.stdout
+    assert calls == ["ptb-text-only/ptb_text_only"]  # no wait on the others
+    assert result.stderr.startswith("error: 3 of 4 not fetched or not exact: ptb (unreachable), wikitext2 (unreachable)")
+    assert "Traceback" not in result.output and not (tmp_path / "data" / "ptb").exists()
+
+
+def test_failed_model_is_one_row_and_exit_1(monkeypatch):
+    import huggingface_hub
+
+    def missing(*args, **kwargs):
+        raise OSError("404 Repository Not Found")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", missing)
+    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
+    result = run("download", "--task", "ptb", "--model", "gpt2-xxl")
+    assert result.exit_code == 1, result.output
+    assert table_rows(result.stdout)["model gpt2-xxl"][1:4] == ["hub gpt2-xxl", "-", "failed"]
+    assert "cannot download model 'gpt2-xxl' (OSError: 404 Repository Not Found)" in result.stdout
+    assert result.stderr.strip() == "error: 1 of 2 not fetched or not exact: model gpt2-xxl (failed) (see the table): " \
+        "runs need the network, the original files in --data-dir, or --allow-data-mismatch for a rebuild that is not exact"
 
 
 def test_hub_model_snapshot_skips_other_frameworks(tmp_path, monkeypatch):
@@ -117,11 +156,11 @@ def test_hub_model_snapshot_skips_other_frameworks(tmp_path, monkeypatch):
         return str(tmp_path)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
-    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: "ok")
+    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
     result = run("download", "--model", "gpt2", "--model", "gpt2-medium")
     assert result.exit_code == 0, result.output
     assert len(calls) == 2 and "*.safetensors" in calls[0] and not any("h5" in p or "msgpack" in p for p in calls[0])
-    assert [line.split(":")[0] for line in result.output.splitlines()[2:]] == table3_tasks()
+    assert [line.split()[0] for line in result.output.splitlines()[3:]] == table3_tasks()
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -42,16 +42,18 @@ def download(ctx, task_names, models, revision, data_dir):
     task_names = task_names or table3_tasks()
     for name in task_names:
         check_task(name)
-    click.echo(header())
+    models = models or (ModelConfig.model,)
+    width = max(len(name) for name in [*(f"model {m}" for m in models), *task_names])
+    click.echo(header(width))
     rows, down = [], None  # down: the first thing the hub did not answer for (each other would wait ~25 s)
-    for model in models or (ModelConfig.model,):
+    for model in models:
         rows.append(fetch_model(model, revision))
         down = down or (rows[-1] if rows[-1].sha256 == "unreachable" else None)
-        click.echo(rows[-1].line())
+        click.echo(rows[-1].line(width))
     for name in task_names:
         rows.append(not_tried(name, down) if down else fetch_task(name, data_dir))
         down = down or (rows[-1] if rows[-1].sha256 == "unreachable" else None)
-        click.echo(rows[-1].line())
+        click.echo(rows[-1].line(width))
     failed = [f"{r.what} ({r.sha256})" for r in rows if not r.exact]
     if failed:
         click.echo(f"error: {len(failed)} of {len(rows)} not fetched or not exact: {', '.join(failed)} "
