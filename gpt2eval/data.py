@@ -196,7 +196,8 @@ def load_hub_column(hub: HubDataset, record: DataRecord) -> list:
     rows = dict((record.hub or {}).get("rows", {}), **{hub.split: len(ds)})
     record.hub = {"path": label, "name": hub.name, "split": hub.split, "data_files": hub.data_files,
                   "fingerprint": ds._fingerprint, "rows": rows}
-    return ds[hub.column]
+    # As a plain list through Arrow: iterating ds[column] row by row takes ~40 s for lm1b's 306,688.
+    return ds.with_format("arrow")[hub.column].to_pylist()
 
 
 def check_rebuilt(record: DataRecord, key: str, data: bytes, what: str, allow_mismatch: bool) -> None:

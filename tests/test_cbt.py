@@ -210,7 +210,10 @@ def test_truncation_is_counted():
 def test_split_option():
     task = task_of(split="test")
     assert (task.file, task.denominator, task.hub.split) == ("cbt/cbtest_CN_test_2500ex.txt", 2_500, "test")
-    assert (task_of("cbt-ne").file, task_of("cbt-ne").hub.name) == ("cbt/cbtest_NE_valid_2000ex.txt", "NE")
+    ne = task_of("cbt-ne")
+    assert (ne.file, ne.hub.data_files[ne.hub.split]) == ("cbt/cbtest_NE_valid_2000ex.txt",
+                                                          "hf://datasets/cam-cst/cbt@main/NE/validation-00000-of-00001.parquet")
+    assert task.hub.data_files[task.hub.split].endswith("/CN/test-00000-of-00001.parquet")
     assert task.protocol["split"] == "test"
     assert task_of().protocol == {"detokenizer": "cbt", "split": "valid", "sentence_join": " ", "rank_by": "sum_logprob"}
     with pytest.raises(UsageError, match="--split 'train' is not one of valid, test"):
