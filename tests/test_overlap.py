@@ -194,3 +194,11 @@ def test_paper_table6_cells_and_the_averages_its_text_gives():
         assert round(sum(v for (_, r), v in cells.items() if r == row) / 6, 1) == mean
     assert paper_overlap("lambada", "WebText train") == (1.2, "mean_document_percent")
     assert paper_overlap("lambada", "Dataset train") is None
+
+
+def test_a_filter_given_too_small_a_capacity_says_so(tmp_path, capsys):
+    path = tmp_path / "c.txt"
+    path.write_text(" ".join(f"w{i}" for i in range(5_000)))
+    filt = build_filter(corpus.resolve((str(path),), ()), 8, capacity=100)
+    assert filt.meta["n_inserted"] == 4_993 and filt.false_positive_bound > 1e-8
+    assert "sized for 100" in capsys.readouterr().err
