@@ -116,9 +116,10 @@ class NgramFilter:
             if fpr_bound(bloom.size_in_bits, k, capacity) <= target:
                 break
             rate *= 0.9
+        assert fpr_bound(bloom.size_in_bits, k, capacity) <= target, f"no rbloom filter for {capacity:,} items meets {target}"
         meta = {
             "format": "gpt2eval-ngram-filter/1", "n": n, "normalisation": NORMALISATION, "hash": HASH_SCHEME,
-            "library": "rbloom", "capacity": capacity, "target_false_positive_rate": target,
+            "library": "rbloom", "capacity": capacity, "target_false_positive_rate": target, "requested_rate": rate,
             "size_bits": bloom.size_in_bits, "hashes": k, "n_inserted": 0, "corpus": [],
         }
         return cls(bloom, meta)
