@@ -37,6 +37,7 @@ path, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sources = resolve((path,), ())
 t0 = time.perf_counter(); count = count_ngrams(sources, n); t1 = time.perf_counter()
 filt = NgramFilter.create(count, n)
+print(f"  {count:,} n-grams counted in {t1 - t0:.0f}s; filter {filt.meta['size_bits'] / 8e6:.1f} MB, inserting...", file=sys.stderr, flush=True)
 for hashes in hash_batches(sources, n):
     filt.add(hashes)
 t2 = time.perf_counter()
@@ -73,7 +74,7 @@ def write_corpus(path: Path, size: int, seed: int = 0) -> None:
 
 def build_in_child(corpus: Path, n: int, out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(n), str(out)], capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(n), str(out)], stdout=subprocess.PIPE, text=True, check=True)  # progress on stderr
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak_kb >= before, "RUSAGE_CHILDREN keeps the largest child: build the small corpus first"
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "peak_rss_bytes": peak_kb * 1024}
