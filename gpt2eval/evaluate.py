@@ -14,8 +14,12 @@ def prepare(name: str, data_cfg: DataConfig):
     """The task and its documents: every data problem surfaces before any model loads."""
     task = get_task_class(name)(data_cfg)
     docs = task.documents()
+    if data_cfg.exclude_overlap:
+        from .overlap import keep_clean
+
+        docs = keep_clean(task, docs, data_cfg.exclude_overlap)
     if not docs:
-        raise UsageError(f"task {name}: no documents to score (empty data or --limit)")
+        raise UsageError(f"task {name}: no documents to score (empty data, --limit or --exclude-overlap)")
     return task, docs
 
 

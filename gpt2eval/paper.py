@@ -33,3 +33,27 @@ def paper_value(task: str, model: str = "gpt2-large", metric: str | None = None)
         if row["task"] == task and row["model"] == model and (metric is None or row["metric"] == metric):
             return row["value"]
     return None
+
+
+@lru_cache(maxsize=1)
+def table6() -> list[dict]:
+    """The paper's Table 6, "Percentage of test set 8 grams overlapping with training sets".
+
+    Rows of ``column, task, row, statistic, source, value`` (value in %, as printed): the
+    twelve cells (``row`` "Dataset train" or "WebText train", ``statistic``
+    "ngram_percent"), plus section 4's "On LAMBADA, the average overlap is 1.2%"
+    (``statistic`` "mean_document_percent": a mean over passages, not a Table 6 cell).
+    """
+    text = resources.files("gpt2eval").joinpath("data/gpt2_table6.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    for row in rows:
+        row["value"] = float(row["value"])
+    return rows
+
+
+def paper_overlap(task: str, row: str) -> tuple[float, str] | None:
+    """(value in %, statistic) of the paper's overlap for a task and row ("WebText train" | "Dataset train")."""
+    for r in table6():
+        if r["task"] == task and r["row"] == row:
+            return r["value"], r["statistic"]
+    return None

@@ -88,6 +88,9 @@ def protocol_differences(result: dict) -> list[str]:
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
         out.append(f"--limit {data['limit']}")
+    if data.get("exclude_overlap"):
+        how = " (from stored sums)" if "overlap_exclusion" in result else ""
+        out.append(f"--exclude-overlap {Path(data['exclude_overlap']).name}{how}")
     if data.get("detokenizer", "default") != "default":
         out.append(f"--detokenizer {data['detokenizer']}")
     for name, default in (cls.defaults if cls else {}).items():
@@ -223,8 +226,13 @@ def _latex(text: str) -> str:
     return "".join(_LATEX.get(c, c) for c in str(text))
 
 
-def build_table(paths: list[str], fmt: str = "markdown", paper_model: str | None = "gpt2-large") -> str:
+def build_table(paths: list[str], fmt: str = "markdown", paper_model: str | None = "gpt2-large", exclude_overlap: str | None = None) -> str:
     results = load_results(paths)
     if not results:
         raise UsageError(f"no gpt2eval result files in {', '.join(paths)}: run `gpt2eval run` first")
+    if exclude_overlap:  # metrics recomputed on the clean documents from stored sums (gpt2eval.overlap)
+        from .overlap import exclude_from_result, load_overlap
+
+        overlap = load_overlap(exclude_overlap)
+        results = [(path, exclude_from_result(r, overlap, exclude_overlap)) for path, r in results]
     return render(tidy(results, paper_model), fmt)

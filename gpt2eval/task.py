@@ -102,6 +102,10 @@ class Task:
     def documents(self) -> list[Document]:
         raise NotImplementedError
 
+    def overlap_text(self, doc: Document) -> str:
+        """The text whose n-grams `gpt2eval overlap` looks up: the test set as distributed."""
+        return doc.original or doc.text
+
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
         """One dict of sums per document, same keys for all."""
         raise NotImplementedError

@@ -137,6 +137,10 @@ class CBTCN(Task):
                   f"{self.denominator:,}: results are not comparable to the paper", file=sys.stderr)
         return [self.document(i, q) for i, q in enumerate(self.limited(questions))]
 
+    def overlap_text(self, doc: Document) -> str:
+        """The passage and the query filled with the answer: the file's numbers and candidate lists are format."""
+        return doc.text
+
     def detokenizer_lines(self) -> list[str]:
         """Context sentences and queries filled with the answer: what gets detokenized."""
         questions = self.read_file() if self.data.data_dir else self.read_hub()

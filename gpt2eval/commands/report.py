@@ -21,7 +21,8 @@ PAPER_MODELS = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "n
     show_default=True,
     help="Paper row for models whose name is not a GPT-2 size (none: no paper rows).",
 )
-def table(paths, fmt, output, paper_model):
+@click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): metrics recomputed from stored sums without the overlapping documents (marked †).")
+def table(paths, fmt, output, paper_model, exclude_overlap):
     """Table 3 from result files: ours vs the paper, with 95% intervals.
 
     PATHS are result JSON files or folders (searched for **/*.json). One row group per
@@ -32,7 +33,7 @@ def table(paths, fmt, output, paper_model):
     """
     from ..table import build_table
 
-    text = build_table(list(paths), fmt, None if paper_model == "none" else paper_model)
+    text = build_table(list(paths), fmt, None if paper_model == "none" else paper_model, exclude_overlap)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(text, encoding="utf-8")

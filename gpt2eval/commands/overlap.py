@@ -1,0 +1,108 @@
+"""`gpt2eval overlap`: how much of each test set a training corpus holds (the paper's Table 6)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from ..config import DataConfig
+
+
+@click.command()
+@click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
+@click.option("--corpus", multiple=True, help="Training text: file or glob (plain text, .gz, .jsonl[.gz]); repeat for several.")
+@click.option("--corpus-hub", multiple=True, help="DATASET[:CONFIG]:SPLIT:COLUMN, streamed with `datasets`; repeat for several.")
+@click.option("--text-field", default="text", show_default=True, help=".jsonl corpora: the field that holds the text.")
+@click.option("--n", type=click.IntRange(min=1), default=8, show_default=True, help="n-gram length in normalised words.")
+@click.option("--filter", "filter_path", type=click.Path(dir_okay=False), default=None, help="Bloom filter file: written when built from a corpus, reused when given alone.")
+@click.option("--capacity", type=click.IntRange(min=1), default=None, help="Size the filter for N n-grams instead of counting them first (one pass less).")
+@click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="A document overlaps when more than this fraction of its n-grams is found (0: any).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original test files, laid out like shared/data [default: the hub].")
+@click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8).")
+@click.option("--split", default=None, help="CBT: valid | test [default: valid].")
+@click.option("--limit", type=int, default=None, help="Only the first N documents of each task.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Overlap JSON [default: results/overlap/<filter or corpus name>.json].")
+def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, split, limit, output):
+    """Percentage of each task's test n-grams found in a training corpus (the GPT-2 paper's Table 6).
+
+    The corpus is streamed once into a Bloom filter of its normalised n-grams (lower-cased
+    alphanumeric words; a first pass counts them so that the false-positive rate stays
+    under 1e-8), kept on disk with --filter FILE and reusable for any task. The JSON
+    gives per task the percentage, each document's overlap fraction and the documents
+    above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
+    """
+    from ..corpus import resolve
+    from ..ngrams import NgramFilter
+    from ..overlap import analyse, build_filter, report
+    from ..registry import get_task_class
+    from ..results import write_json
+
+    sources = resolve(corpus, corpus_hub, text_field)
+    _check_filter(filter_path, bool(sources))
+    data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, split=split, limit=limit)
+    prepared = []
+    for name in task_names:  # every data problem surfaces before the corpus is read
+        task = get_task_class(name)(data_cfg)
+        prepared.append((task, task.documents()))
+    if sources:
+        filt = build_filter(sources, n, capacity, log=lambda msg: click.echo(msg, err=True))
+        if filter_path:
+            filt.save(Path(filter_path))
+    else:
+        filt = NgramFilter.load(Path(filter_path), n)
+    tasks = {task.name: analyse(task, docs, filt, threshold) for task, docs in prepared}
+    result = report(tasks, filt, filter_path)
+    path = Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json"
+    write_json(result, path)
+    click.echo(render(result))
+    click.echo(f"-> {path}")
+
+
+def _check_filter(filter_path: str | None, building: bool) -> None:
+    from ..errors import UsageError
+
+    if building and filter_path and Path(filter_path).exists():
+        raise UsageError(f"--filter {filter_path} exists: drop --corpus/--corpus-hub to reuse it, or delete it to rebuild")
+    if not building and not filter_path:
+        raise UsageError("give a training corpus (--corpus PATH or --corpus-hub SPEC), or --filter FILE built before")
+    if not building and not Path(filter_path).is_file():
+        raise UsageError(f"--filter {filter_path} not found: build it first with --corpus or --corpus-hub")
+
+
+def _slug(filter_path: str | None, sources) -> str:
+    name = Path(filter_path).stem if filter_path else Path(sources[0].name).name
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "overlap"
+
+
+def render(result: dict) -> str:
+    """Table 6 style: ours per task beside the paper's two rows."""
+    from tabulate import tabulate
+
+    from ..paper import paper_overlap
+
+    n, f = result["n"], result["filter"]
+    head = (f"{n}-gram overlap with: {', '.join(s['name'] for s in result['corpus']) or '(filter ' + str(f['path']) + ')'}\n"
+            f"filter: {f['n_inserted']:,} {n}-grams, {f['size_bytes'] / 1e6:,.1f} MB, {f['hashes']} hashes, "
+            f"false-positive bound {f['false_positive_bound']:.1e}")
+    rows, footnote = [], False
+    for name, t in result["tasks"].items():
+        paper = []
+        for row in ("WebText train", "Dataset train"):
+            found = paper_overlap(name, row)
+            mark = "" if found is None or found[1] == "ngram_percent" else "*"
+            footnote |= bool(mark)
+            paper.append("–" if found is None else f"{found[0]:.2f}%{mark}")
+        rows.append([name, f"{t['n_documents']:,}", f"{t['n_ngrams']:,}", f"{t['n_overlapping']:,}", _pct(t["percent"]),
+                     _pct(t["mean_document_percent"]), f"{t['n_documents_overlapping']:,}", *paper])
+    columns = ["task", "documents", f"{n}-grams", "found", "% found", "mean % per doc", "docs overlapping",
+               "paper WebText train", "paper Dataset train"]
+    notes = ["* LAMBADA: the paper's mean overlap per passage (section 4), compare with 'mean % per doc'"] if footnote else []
+    if n != 8:
+        notes.append(f"the paper's numbers are for 8-grams; these are {n}-grams")
+    return "\n".join([head, "", tabulate(rows, columns, tablefmt="github"), *notes])
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.2f}%"
+

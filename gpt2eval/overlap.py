@@ -1,0 +1,184 @@
+"""The GPT-2 paper's overlap analysis (section 4, Table 6), and scoring on the clean documents.
+
+Section 4: Bloom filters of the normalised 8-grams of WebText's training set; per test
+set, the percentage of its 8-grams found there (Table 6, with a row for each dataset's own
+train split); then LAMBADA recomputed without the passages that share any 8-gram with
+WebText (PPL 8.6 -> 8.7, ACC 63.2% -> 62.9%). Here the training corpus is any corpus
+(``gpt2eval.corpus``) and the filter is ``gpt2eval.ngrams.NgramFilter``.
+
+The test side reuses each task's ``documents()``; the text normalised is
+``Task.overlap_text(doc)``, the test set as distributed:
+
+    lambada            the passage as in lambada_test.jsonl (context and target word)
+    lambada-standard   the passage line of the original release
+    cbt-cn, cbt-ne     the 20 sentences and the query with the answer filled in, as
+                       scored (the file's line numbers and candidate lists are format)
+    wikitext2/103(-raw) each article's lines of wiki.test.tokens (.raw)
+    ptb, 1bw           each sentence line of the test file
+    enwik8, text8      each 100,000-unit chunk of the test split, as is
+    text               the whole file
+
+Counts are per n-gram occurrence: a task's percentage is 100 * (test n-grams found) /
+(test n-grams), summed over documents and divided once; n-grams never cross documents.
+A document "overlaps" when the fraction of its n-grams found is above ``--threshold``
+(default 0: any shared n-gram, the paper's LAMBADA rule). A false positive can only add
+overlap, never hide it: at most 1e-8 of the lookups.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+from .ngrams import NgramFilter, ngram_hashes, normalise
+
+FORMAT = "gpt2eval-overlap/1"
+
+
+def build_filter(sources, n: int, capacity: int | None = None, log=None) -> NgramFilter:
+    """Stream the corpus into a filter sized for its n-gram count (counted first unless given)."""
+    from .corpus import count_ngrams, hash_batches
+
+    log = log or (lambda msg: None)
+    if capacity is None:
+        capacity = count_ngrams(sources, n)
+        log(f"corpus: {capacity:,} {n}-grams counted")
+    filt = NgramFilter.create(capacity, n)
+    log(f"filter: {filt.meta['size_bits'] / 8e6:,.1f} MB, {filt.meta['hashes']} hashes")
+    for hashes in hash_batches(sources, n):
+        filt.add(hashes)
+    filt.meta["corpus"] = [s.describe() for s in sources]
+    if filt.false_positive_bound > filt.meta["target_false_positive_rate"]:
+        print(f"warning: {filt.meta['n_inserted']:,} n-grams inserted into a filter sized for {capacity:,}: "
+              f"false-positive bound {filt.false_positive_bound:.2g}; drop --capacity to size it by counting", file=sys.stderr)
+    return filt
+
+
+def analyse(task, docs, filt: NgramFilter, threshold: float = 0.0) -> dict:
+    """One task's entry of the overlap JSON: totals, per-document counts, overlapping ids."""
+    n = filt.meta["n"]
+    ids, totals, found = [], [], []
+    for d in docs:
+        hashes = ngram_hashes(normalise(task.overlap_text(d)), n)
+        ids.append(d.id)
+        totals.append(int(len(hashes)))
+        found.append(filt.count(hashes))
+    fractions = [f / t if t else None for f, t in zip(found, totals)]
+    overlapping = [i for i, fr in zip(ids, fractions) if fr is not None and fr > threshold]
+    scored = [fr for fr in fractions if fr is not None]
+    n_ngrams, n_found = sum(totals), sum(found)
+    return {
+        "n_documents": len(docs),
+        "n_ngrams": n_ngrams,
+        "n_overlapping": n_found,
+        "percent": 100.0 * n_found / n_ngrams if n_ngrams else None,
+        "mean_document_percent": 100.0 * sum(scored) / len(scored) if scored else None,
+        "n_documents_overlapping": len(overlapping),
+        "threshold": threshold,
+        "data": task.record.as_dict(),
+        "overlapping": overlapping,
+        "per_document": {"id": ids, "n_ngrams": totals, "n_overlapping": found, "fraction": fractions},
+    }
+
+
+def report(tasks: dict, filt: NgramFilter, filter_path: str | None) -> dict:
+    return {
+        "format": FORMAT,
+        "n": filt.meta["n"],
+        "normalisation": filt.meta["normalisation"],
+        "corpus": filt.meta["corpus"],
+        "filter": {k: v for k, v in filt.describe(filter_path).items() if k != "corpus"},
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tasks": tasks,
+    }
+
+
+def load_overlap(path: str) -> dict:
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        obj = None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise UsageError(f"--exclude-overlap {path}: not an overlap JSON written by `gpt2eval overlap`")
+    return obj
+
+
+def _entry(overlap: dict, task: str, path: str, data: dict) -> dict:
+    entry = overlap["tasks"].get(task)
+    if entry is None:
+        raise UsageError(f"--exclude-overlap {path} has no task {task} (has {', '.join(overlap['tasks'])}): "
+                         f"run `gpt2eval overlap --task {task} ...` first")
+    if _digests(entry["data"]) != _digests(data):
+        raise UsageError(f"--exclude-overlap {path}: task {task} was analysed on other data (sha256 differs): "
+                         "rerun `gpt2eval overlap` with the same --data-dir/--split")
+    return entry
+
+
+def _digests(data: dict) -> set:
+    hub = data.get("hub") or {}
+    files = {f["sha256"] for f in data.get("files", []) if f.get("role") != "exclude-overlap"}
+    return files | {hub[k] for k in ("sha256_rebuilt", "fingerprint") if hub.get(k)}
+
+
+def _check_ids(ids, entry: dict, task: str, path: str) -> set:
+    known = set(entry["per_document"]["id"])
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UsageError(f"--exclude-overlap {path}: {len(missing):,} documents of {task} were not analysed "
+                         f"(e.g. {missing[0]}): rerun `gpt2eval overlap` without --limit")
+    return set(entry["overlapping"])
+
+
+def keep_clean(task, docs: list, path: str) -> list:
+    """``run --exclude-overlap``: the documents that do not overlap, before any scoring.
+
+    The overlap file is recorded in the result's ``data.files`` with its sha256 and the
+    number of documents it removed.
+    """
+    from .data import read_bytes
+
+    entry = _entry(load_overlap(path), task.name, path, task.record.as_dict())
+    bad = _check_ids([d.id for d in docs], entry, task.name, path)
+    kept = [d for d in docs if d.id not in bad]
+    read_bytes(Path(path), task.record)
+    task.record.files[-1].update(role="exclude-overlap", documents_excluded=len(docs) - len(kept))
+    return kept
+
+
+def exclude_from_result(result: dict, overlap: dict, path: str) -> dict:
+    """``table --exclude-overlap``: the result's metrics recomputed on its kept documents.
+
+    From the stored per-document sums alone, with the task's own ``metrics`` and the same
+    bootstrap, so for tasks whose documents are scored independently (LAMBADA, CBT) it
+    equals a rerun on the kept documents. In a stream task the kept documents were scored
+    with the excluded text still in their context.
+    """
+    from .bootstrap import task_for_result, uncertainty
+
+    if result["task"] not in overlap["tasks"]:
+        print(f"note: {path} has no task {result['task']}: its result is shown on all documents", file=sys.stderr)
+        return result
+    if "per_document" not in result:
+        raise UsageError(f"task {result['task']}: the result has no per-document sums to exclude from: rerun it with --exclude-overlap")
+    entry = _entry(overlap, result["task"], path, result["data"])
+    per = result["per_document"]
+    bad = _check_ids(per["id"], entry, result["task"], path)
+    keep = [i for i, doc_id in enumerate(per["id"]) if doc_id not in bad]
+    if not keep:
+        raise UsageError(f"task {result['task']}: every document overlaps ({path}): nothing left to score")
+    kept = {k: [v[i] for i in keep] for k, v in per.items()}
+    totals = {k: sum(v) for k, v in kept.items() if k != "id"}
+    task = task_for_result(result)
+    data = {**result["config"]["data"], "exclude_overlap": path}
+    return {
+        **result,
+        "metrics": task.metrics(totals),
+        **uncertainty(task.metrics, kept),
+        "totals": totals,
+        "n_documents": len(keep),
+        "config": {**result["config"], "data": data},
+        "per_document": kept,
+        "overlap_exclusion": {"from": "stored per-document sums", "documents_excluded": len(per["id"]) - len(keep)},
+    }
