@@ -69,14 +69,11 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     from ..overwrite import config_differences
     from ..paths import check_output_dir, check_output_file
     from ..progress import Progress
-    from ..registry import get_task_class
     from ..results import model_slug, write_json
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg = DataConfig(data_dir=data_dir, limit=limit)
     names = unique_task_names([t.strip() for t in tasks.split(",") if t.strip()] if tasks else table3_tasks())
-    for name in names:
-        get_task_class(name)
     out = check_output_dir(Path(output) if output else Path("results") / model_slug(model_cfg.model))
     for name in names:
         check_output_file(out / f"{name}.json")
@@ -107,4 +104,3 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
         click.echo(f"no result for {', '.join(missing)}: data missing (see above)", err=True)
     if kept:
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
-

@@ -38,8 +38,8 @@ def run(task_names, output, log_samples, force, quiet, **opts):
     task_names = unique_task_names(task_names)
     paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
     check_outputs(paths.values(), log_samples, force, model_cfg, window_cfg, data_cfg)
-    preflight(model_cfg, window_cfg)
     prepared = [prepare(name, data_cfg) for name in task_names]
+    preflight(model_cfg, window_cfg)
     lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
     for task, docs in prepared:
         result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
