@@ -12,7 +12,8 @@ from .errors import UsageError
 
 
 class Group(click.Group):
-    """Any bad input ends as one line on stderr and exit code 2, never a traceback."""
+    """Any bad input ends as one line on stderr and exit code 2, never a traceback; Ctrl-C
+    exits 130, the shell's convention (results already written stay)."""
 
     def invoke(self, ctx):
         try:
@@ -24,6 +25,9 @@ class Group(click.Group):
             hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
             click.echo(f"error: {e.format_message()}{hint}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted (Ctrl-C): results written so far are kept", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=Group)

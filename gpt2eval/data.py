@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -81,7 +82,8 @@ def read_bytes(path: Path, record: DataRecord) -> bytes:
                 data = z.read(names[0])
         else:
             data = path.read_bytes()
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, gzip.BadGzipFile, NotImplementedError, RuntimeError) as e:
+        # zlib.error: damaged deflate data; RuntimeError: an encrypted zip; NotImplementedError: a zip method
         raise UsageError(f"cannot read {path} ({e}): the file looks corrupt; download it again") from None
     digest = hashlib.sha256(data).hexdigest()
     record.files.append({"path": str(path), "sha256": digest, "bytes": len(data), "checksum": _check(path, digest)})

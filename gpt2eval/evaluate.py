@@ -27,7 +27,16 @@ def evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg) -> dict:
     start = time.perf_counter()
     sums = task.evaluate(docs, lm)
     seconds = time.perf_counter() - start
+    check_scored(task.name, sums)
     return build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds)
+
+
+def check_scored(name: str, sums: list[dict]) -> None:
+    """A metric over zero scored tokens (perplexity 1.0, or nan) is an error, not a result."""
+    for key in ("n_tokens", "n_units"):
+        if sums and key in sums[0] and not sum(s[key] for s in sums):
+            raise UsageError(f"task {name}: nothing was scored ({key} = 0; e.g. one token under --no-eos-prefix): "
+                             "give more text, or drop --no-eos-prefix")
 
 
 def output_path(output: str | None, model: str, task: str, n_tasks: int) -> Path:

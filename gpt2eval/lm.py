@@ -43,7 +43,7 @@ class LM:
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
         if backend is None:
             raise UsageError("gpt2eval needs a fast (Rust) tokenizer for character offsets: use a model that ships tokenizer.json")
-        enc = backend.encode(text, add_special_tokens=False)
+        enc = encode_plain(backend, text)
         return enc.ids, [start for start, _ in enc.offsets]
 
     @property
@@ -85,6 +85,17 @@ class LM:
             logits, positions = self.scorer.forward(batch, sorted(set(last)))  # (B, P, V)
             column = {p: j for j, p in enumerate(positions)}
             yield logits[range(len(batch)), [column[n] for n in last]].float().cpu()  # (B, V)
+
+
+def encode_plain(backend, text: str):
+    """Document text is only text: a literal "<|endoftext|>" in it is ordinary tokens, never the
+    EOS id (special-token parsing off; a task that wants the EOS id inserts it itself)."""
+    saved = backend.encode_special_tokens
+    backend.encode_special_tokens = True
+    try:
+        return backend.encode(text, add_special_tokens=False)
+    finally:
+        backend.encode_special_tokens = saved
 
 
 def check_window(max_length: int, stride: int, context_length: int) -> None:

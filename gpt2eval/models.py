@@ -7,6 +7,7 @@ import torch
 
 from .config import ModelConfig
 from .errors import UsageError
+from .model_checks import check_causal, check_location, load_error
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -79,16 +80,14 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
     kwargs = dict(revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
+    check_location(cfg)
     try:
         tokenizer = AutoTokenizer.from_pretrained(cfg.model, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype, **kwargs)
-    except (OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(
-            f"cannot load model {cfg.model!r} ({first[:200]}): pass a hub id such as gpt2-large "
-            "or a local directory with config.json; offline, pre-fetch it with `gpt2eval download`"
-        ) from None
+    except Exception as e:  # noqa: BLE001 - OSError, ValueError, SafetensorError, UnpicklingError...
+        raise load_error(cfg, e) from None
     model.to(device).eval()
+    check_causal(model, device, context_length(model.config), model.get_input_embeddings().num_embeddings)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,

@@ -19,8 +19,7 @@ class StreamTask(Task):
     unit = "word"
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
-        stream = "".join(d.text for d in docs)
-        ids, starts = lm.encode_with_offsets(stream)
+        ids, starts = self.encode_stream(docs, lm)
         scores = lm.score_stream(ids)
         # A token belongs to the document holding its first character.
         doc_ends = np.cumsum([len(d.text) for d in docs])
@@ -40,6 +39,10 @@ class StreamTask(Task):
             }
             for i, d in enumerate(docs)
         ]
+
+    def encode_stream(self, docs: list[Document], lm: LM) -> tuple[list[int], list[int]]:
+        """Token ids of the documents concatenated, and each token's start in that text."""
+        return lm.encode_with_offsets("".join(d.text for d in docs))
 
     def metrics(self, totals: dict) -> dict:
         nll, unit = totals["nll_nats"], self.unit

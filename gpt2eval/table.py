@@ -45,21 +45,32 @@ def load_results(paths: list[str], sweeps: bool = False) -> list[tuple[Path, dic
     out = []
     for given in map(Path, paths):
         for path in sorted(given.rglob("*.json")) if given.is_dir() else [given]:
-            result = _read(path)
+            result, why = read_result(path)
             if result is None and not given.is_dir():
-                raise UsageError(f"{path} is not a gpt2eval result file (JSON with task, metrics, config, model)")
+                raise UsageError(f"{path} is not a gpt2eval result file (JSON with task, metrics, config, model): {why}")
             if result is not None and (sweeps or not (given.is_dir() and "sweep" in result)):
                 out.append((path, result))
     return out
 
 
-def _read(path: Path) -> dict | None:
+# What table, plot and compare read from a result, and the type each must have.
+RESULT_FIELDS = (("task", str), ("metrics", dict), ("config", dict), ("config.window", dict), ("config.data", dict),
+                 ("model", dict), ("model.name", str), ("model.n_parameters", int))
+
+
+def read_result(path: Path) -> tuple[dict | None, str]:
+    """(result, "") for a result gpt2eval can report on, else (None, why not)."""
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    keys = ("task", "metrics", "config", "model")
-    return obj if isinstance(obj, dict) and all(k in obj for k in keys) else None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return None, f"unreadable ({type(e).__name__})"
+    for name, kind in RESULT_FIELDS:
+        value = obj
+        for key in name.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, kind):
+            return None, f"{name} is missing" if value is None else f"{name} is not a {kind.__name__}"
+    return obj, ""
 
 
 def paper_model_for(name: str, fallback: str | None) -> str | None:

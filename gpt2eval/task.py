@@ -88,8 +88,9 @@ class Task:
     def original_text(self) -> str:
         """The original file's text, from ``--data-dir`` or rebuilt from the hub rows."""
         if self.data.data_dir:
-            return read_text(find_file(self.data.data_dir, self.file, self.name), self.record)
-        text = self.text_from_rows(load_hub_column(self.hub, self.record))
+            path = find_file(self.data.data_dir, self.file, self.name)
+            return not_empty(read_text(path, self.record), f"{self.name}: {path}")
+        text = not_empty(self.text_from_rows(load_hub_column(self.hub, self.record)), f"{self.name}: {self.hub.path}")
         # The rebuilt text must be the original file, byte for byte, or the denominators drift.
         what = f"{self.name}: {hub_label(self.hub)} rebuilt as {self.file}"
         check_rebuilt(self.record, self.file, text.encode("utf-8"), what, self.data.allow_data_mismatch)
@@ -116,3 +117,10 @@ class Task:
 
     def limited(self, docs: list) -> list:
         return docs[: self.data.limit] if self.data.limit else docs
+
+
+def not_empty(text: str, where: str) -> str:
+    """Empty data is an error, not one phantom document with a made-up perplexity."""
+    if not text.strip():
+        raise UsageError(f"{where} is empty (or only whitespace): nothing to score; check the file")
+    return text

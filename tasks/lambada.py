@@ -137,9 +137,12 @@ class Lambada(Task):
         out = []
         for i, line in enumerate(lines_of(self.original_text())):
             try:
-                out.append(json.loads(line)["text"])
+                text = json.loads(line)["text"]
             except (ValueError, KeyError, TypeError):
                 raise UsageError(f"{self.file} line {i + 1} is not a JSON object with a 'text' field: wrong file?") from None
+            if not isinstance(text, str):
+                raise UsageError(f"{self.file} line {i + 1}: 'text' is {json.dumps(text)}, not a string: wrong or damaged file?")
+            out.append(text)
         return out
 
     def documents(self) -> list[Document]:

@@ -8,7 +8,8 @@ How the sentences form one stream is ``--join`` (default ``newline``):
 
 - ``newline``: each sentence followed by "\\n", as in the file (and as for PTB);
 - ``eos``: each sentence followed by ``<|endoftext|>``, GPT-2's document separator, since
-  the sentences are unrelated; the model must write it as its single EOS token;
+  the sentences are unrelated; its EOS id is inserted directly (document text is never
+  parsed for special tokens), and its 13 characters count in ``n_bytes`` as before;
 - ``space``: sentences separated by one space, put before every sentence but the first
   so that it joins the next word's token as GPT-2's BPE would (no end-of-sentence token).
 
@@ -74,10 +75,21 @@ class OneBillionWord(StreamTask):
             return sentence if i == 0 else " " + sentence
         return sentence + ("\n" if join == "newline" else EOS)
 
-    def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
-        if self.option("join") == "eos" and lm.encode(EOS) != [lm.loaded.eos_id]:
-            raise UsageError(f"--join eos: this tokenizer does not read {EOS} as its EOS token; use --join newline")
-        return super().evaluate(docs, lm)
+    def encode_stream(self, docs: list[Document], lm: LM) -> tuple[list[int], list[int]]:
+        """Under ``--join eos`` each sentence is encoded alone and followed by the EOS id."""
+        if self.option("join") != "eos":
+            return super().encode_stream(docs, lm)
+        eos = lm.tokenizer.eos_token_id
+        if eos is None:
+            raise UsageError("--join eos: this tokenizer has no EOS token; use --join newline")
+        ids, starts, offset = [], [], 0
+        for d in docs:
+            sentence = d.text.removesuffix(EOS)
+            sentence_ids, sentence_starts = lm.encode_with_offsets(sentence)
+            ids += [*sentence_ids, eos]
+            starts += [offset + s for s in sentence_starts] + [offset + len(sentence)]
+            offset += len(d.text)
+        return ids, starts
 
     def text_from_rows(self, rows: list) -> str:
         """Shard 00000 found among all heldout shards by its first and last sentences."""

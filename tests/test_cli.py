@@ -97,7 +97,7 @@ def test_tasks_lists_paper_numbers():
     [
         (["--task", "nope"], "unknown task 'nope'"),
         (["--task", "ptb", "--data-dir", "{empty}"], "not found"),
-        (["--task", "ptb", "--model", "{empty}/no-such-model", "--data-dir", "{data}"], "cannot load model"),
+        (["--task", "ptb", "--model", "{empty}/no-such-model", "--data-dir", "{data}"], "no such directory"),
         (["--task", "ptb", "--stride", 200, "--data-dir", "{data}"], "--stride 200 exceeds the window length 128"),
         (["--task", "ptb", "--stride", 0, "--data-dir", "{data}"], "--stride 0 must be >= 1"),
         (["--task", "ptb", "--max-length", 4096, "--data-dir", "{data}"], "exceeds the model's context length"),

@@ -177,7 +177,7 @@ def test_offline_mode_refuses_to_download(monkeypatch):
 
 
 # --- gpt2eval reproduce: resumable, each task on its own ---------------------------------
-def test_reproduce_skips_same_config_and_reruns_on_force_or_change(tiny_model_dir, data_dir, tmp_path, monkeypatch):
+def test_reproduce_skips_same_config_keeps_another_and_reruns_on_force(tiny_model_dir, data_dir, tmp_path, monkeypatch):
     out = tmp_path / "results"
     base = ["reproduce", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 5, "--output", out, "--quiet"]
     first = run(*base, "--tasks", "ptb,cbt-cn")
@@ -194,12 +194,12 @@ def test_reproduce_skips_same_config_and_reruns_on_force_or_change(tiny_model_di
         again = run(*base, "--tasks", "ptb", "--device", "cpu", "--batch-size", 4)  # neither changes numbers
         assert again.exit_code == 0, again.output
         assert "ptb: skipped" in again.output and (out / "ptb.json").stat().st_mtime_ns == stamp[1]
-    changed = run(*base, "--tasks", "ptb", "--stride", 64)
-    assert changed.exit_code == 0, changed.output
-    assert "ptb: rerun" in changed.output and "window.stride 128 != 64" in changed.output
-    assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 64
+    changed = run(*base, "--tasks", "ptb", "--stride", 64)  # another config: the old result is kept
+    assert "ptb: kept" in changed.output and "window.stride 128 != 64" in changed.output, changed.output
+    assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 128
     forced = run(*base, "--tasks", "ptb", "--stride", 64, "--force")
     assert forced.exit_code == 0 and "skipped" not in forced.output and "ptb: word_perplexity=" in forced.output
+    assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 64
 
 
 def test_reproduce_defaults_to_the_table3_tasks_and_checks_names_first(tiny_model_dir, tmp_path):

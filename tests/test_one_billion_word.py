@@ -82,16 +82,19 @@ def lm_with_tokenizer():
 
 
 def test_eos_join_puts_one_eos_token_after_each_sentence(data_dir):
-    _, docs = docs_of(data_dir, join="eos", limit=20)
-    ids = lm_with_tokenizer().encode("".join(d.text for d in docs))
+    task, docs = docs_of(data_dir, join="eos", limit=20)
+    ids, starts = task.encode_stream(docs, lm_with_tokenizer())
     assert ids.count(50256) == 20 and ids[-1] == 50256
+    # Each EOS id starts where its sentence's "<|endoftext|>" stands in the documents' text.
+    ends = [sum(len(d.text) for d in docs[: i + 1]) - len("<|endoftext|>") for i in range(20)]
+    assert [s for t, s in zip(ids, starts) if t == 50256] == ends
 
 
-def test_eos_join_needs_a_tokenizer_that_reads_eos(data_dir):
+def test_eos_join_needs_a_tokenizer_with_an_eos_token(data_dir):
     task, docs = docs_of(data_dir, join="eos", limit=2)
     lm = lm_with_tokenizer()
-    lm.loaded.eos_id = 0  # a model whose EOS is not <|endoftext|>
-    with pytest.raises(UsageError, match="does not read <|endoftext|> as its EOS token"):
+    lm.tokenizer.eos_token = None
+    with pytest.raises(UsageError, match="has no EOS token"):
         task.evaluate(docs, lm)
 
 

@@ -21,8 +21,10 @@ def plot(results, output, formats):
     bars-<model>.png: one model against the paper's same size; stride-<model>.png: stride
     sweeps. Error bars are the results' 95% confidence intervals where they have them.
     """
+    from ..paths import check_output_dir
     from ..plot import plot_all
 
+    check_output_dir(output)
     for path in plot_all(results, Path(output), formats):
         click.echo(str(path))
 
@@ -41,10 +43,13 @@ def sweep_stride(task_name, strides, output, quiet, **opts):
     Writes <task>-stride<S>.json per stride, <task>-stride-summary.json and the figure
     <task>-stride.png. Strides are checked against the window length before any scoring.
     """
+    from ..paths import check_output_dir
     from ..sweep import parse_strides
     from ..sweep import sweep_stride as run_sweep
 
     if opts["stride"] is not None:
         raise UsageError("--stride does not apply to sweep-stride: list the strides in --strides")
+    if output:
+        check_output_dir(output)
     run_sweep(task_name, parse_strides(strides), build(ModelConfig, opts), build(WindowConfig, opts),
               build(DataConfig, opts), output, quiet, echo=click.echo)

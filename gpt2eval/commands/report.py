@@ -31,8 +31,11 @@ def table(paths, fmt, output, paper_model, exclude_overlap):
     GPT-2 size, and the difference. Missing results show as "–". CSV gives one row per
     (model, column) with every number in its own field.
     """
+    from ..paths import check_output_file
     from ..table import build_table
 
+    if output:
+        check_output_file(output)
     text = build_table(list(paths), fmt, None if paper_model == "none" else paper_model, exclude_overlap)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

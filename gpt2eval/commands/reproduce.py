@@ -1,8 +1,6 @@
 """`gpt2eval download` and `gpt2eval reproduce`: fetching the data and a resumable Table 3 run."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -11,6 +9,7 @@ from ..config import DataConfig, ModelConfig, WindowConfig
 from ..errors import UsageError
 from ..evaluate import summary
 from ..options import build, model_options, window_options
+from ..registry import unique_task_names
 
 
 def table3_tasks() -> list[str]:
@@ -37,9 +36,12 @@ def download(ctx, task_names, models, revision, data_dir):
     rebuilt exactly.
     """
     from ..download import check_online, check_task, fetch_model, fetch_task, header, not_tried
+    from ..paths import check_output_dir
 
+    if data_dir:
+        check_output_dir(data_dir, "--data-dir")
     check_online()
-    task_names = task_names or table3_tasks()
+    task_names = unique_task_names(task_names or table3_tasks())
     for name in task_names:
         check_task(name)
     models = models or (ModelConfig.model,)
@@ -69,29 +71,33 @@ def download(ctx, task_names, models, revision, data_dir):
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents per task (quick looks; not comparable).")
 @click.option("--tasks", default=None, help="Comma-separated tasks [default: the nine Table 3 tasks].")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/].")
-@click.option("--force", is_flag=True, help="Rerun tasks that already have a result of the same config.")
+@click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
-    device and batch size do not count). A task whose data cannot be loaded is reported
-    as SKIPPED and the others still run.
+    device and batch size do not count); a result of another config is kept, not rerun,
+    unless --force. A task whose data cannot be loaded is reported as SKIPPED and the
+    others still run.
     """
     from ..evaluate import evaluate_task, prepare
     from ..lm import LM
+    from ..model_checks import preflight
     from ..models import load_model
+    from ..overwrite import config_differences
+    from ..paths import check_output_dir, check_output_file
     from ..progress import Progress
-    from ..registry import get_task_class
     from ..results import model_slug, write_json
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg = DataConfig(data_dir=data_dir, limit=limit)
-    names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else table3_tasks()
+    names = unique_task_names([t.strip() for t in tasks.split(",") if t.strip()] if tasks else table3_tasks())
+    out = check_output_dir(Path(output) if output else Path("results") / model_slug(model_cfg.model))
     for name in names:
-        get_task_class(name)
-    out = Path(output) if output else Path("results") / model_slug(model_cfg.model)
-    lm, missing = None, []
+        check_output_file(out / f"{name}.json")
+    preflight(model_cfg, window_cfg)
+    lm, missing, kept = None, [], []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
@@ -99,7 +105,9 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
             if not diffs:
                 click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
                 continue
-            click.echo(f"{name}: rerun, {path} has another config: {'; '.join(diffs)}")
+            click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
+            kept.append(name)
+            continue
         try:
             task, docs = prepare(name, data_cfg)
         except UsageError as e:
@@ -113,30 +121,5 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
         click.echo(f"{name}: {summary(result)} -> {path}")
     if missing:
         click.echo(f"no result for {', '.join(missing)}: data missing (see above)", err=True)
-
-
-def config_differences(path: Path, model_cfg, window_cfg, data_cfg) -> list[str]:
-    """How the result at ``path`` differs from this config in what changes the numbers."""
-    from ..models import resolve_device, resolve_dtype
-
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-        stored, loaded = result["config"], result["model"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return ["it is not a readable result file"]
-    length = window_cfg.max_length or loaded["context_length"]
-    want = {
-        **{f"model.{k}": v for k, v in asdict(model_cfg).items() if k != "device"},
-        "model dtype as run": str(resolve_dtype(model_cfg.dtype, resolve_device(model_cfg.device))).removeprefix("torch."),
-        **{f"data.{k}": v for k, v in asdict(data_cfg).items() if k != "data_dir"},
-        "window.max_length": length,
-        "window.stride": window_cfg.stride or length,
-        "window.eos_prefix": window_cfg.eos_prefix,
-    }
-    have = {
-        **{f"model.{k}": v for k, v in stored.get("model", {}).items()},
-        "model dtype as run": loaded.get("dtype"),
-        **{f"data.{k}": v for k, v in stored.get("data", {}).items()},
-        **{f"window.{k}": v for k, v in stored.get("window", {}).items()},
-    }
-    return [f"{k} {have.get(k)!r} != {v!r}" for k, v in want.items() if have.get(k) != v]
+    if kept:
+        click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)

@@ -17,22 +17,29 @@ from ..options import build, data_options, model_options, window_options
 @data_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
+@click.option("--force", is_flag=True, help="Replace an existing result of another config (kept otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(task_names, output, log_samples, quiet, **opts):
+def run(task_names, output, log_samples, force, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
-    Data and options are checked for every task before the model loads, and each result
-    is written as soon as its task finishes.
+    Data, options and output paths are checked for every task before the model loads, and
+    each result is written as soon as its task finishes. An existing result of another
+    config is kept (the run stops before any work) unless --force.
     """
     from ..evaluate import evaluate_task, output_path, prepare, summary
     from ..lm import LM
+    from ..model_checks import preflight
     from ..models import load_model
     from ..progress import Progress
+    from ..registry import unique_task_names
     from ..results import write_json
 
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
+    task_names = unique_task_names(task_names)
     paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
+    check_outputs(paths.values(), log_samples, force, model_cfg, window_cfg, data_cfg)
     prepared = [prepare(name, data_cfg) for name in task_names]
+    preflight(model_cfg, window_cfg)
     lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
     for task, docs in prepared:
         result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
@@ -40,6 +47,18 @@ def run(task_names, output, log_samples, quiet, **opts):
         click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
         if log_samples:
             write_samples(task, paths[task.name])
+
+
+def check_outputs(paths, log_samples, force, model_cfg, window_cfg, data_cfg) -> None:
+    """Every file this run will write can be written, and replaces no result of another config."""
+    from ..overwrite import check_replace
+    from ..paths import check_output_file
+
+    for path in paths:
+        check_output_file(path)
+        if log_samples:
+            check_output_file(path.with_suffix(".samples.jsonl"), "--log-samples")
+        check_replace(path, model_cfg, window_cfg, data_cfg, force)
 
 
 def write_samples(task, result_path: Path) -> None:
