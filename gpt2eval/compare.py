@@ -23,8 +23,6 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-import pandas as pd
-
 from .config import DataConfig, WindowConfig
 from .errors import UsageError
 from .table import load_results
@@ -121,6 +119,8 @@ def compare_results(baseline: str, new: str, rtol: float = RTOL, atol: float = A
 
 
 def _format(rows: list[dict]) -> str:
+    import pandas as pd
+
     specs = {"baseline": ".10g", "new": ".10g", "abs diff": "+.3g", "rel diff": "+.3g"}
     shown = [{k: ("–" if v is None else format(v, specs[k])) if k in specs else v for k, v in r.items()} for r in rows]
     return pd.DataFrame(shown).to_markdown(index=False, disable_numparse=True)

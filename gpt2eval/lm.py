@@ -6,12 +6,14 @@ prefix) in one place and in the result file.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .config import WindowConfig
 from .errors import UsageError
-from .models import LoadedModel
-from .scoring import Scorer, SpanScore, continuation_span, score_stream
+
+if TYPE_CHECKING:  # torch enters with the scorer, so listing tasks never imports it
+    from .models import LoadedModel
+    from .scoring import SpanScore
 
 
 class LM:
@@ -22,6 +24,8 @@ class LM:
         self.stride = self.max_length if window.stride is None else window.stride
         self.eos_prefix = window.eos_prefix
         check_window(self.max_length, self.stride, loaded.context_length)
+        from .scoring import Scorer
+
         self.scorer = Scorer(loaded.model, window.batch_size, pad_id=self._pad_id(), progress=progress)
 
     def _pad_id(self) -> int:
@@ -53,11 +57,15 @@ class LM:
 
     def score_stream(self, ids: Sequence[int]) -> SpanScore:
         """Scores of ``ids[self.first_scored:]``, by rolling windows."""
+        from .scoring import score_stream
+
         stream = [self.loaded.eos_id] + list(ids) if self.eos_prefix else list(ids)
         return score_stream(self.scorer, stream, self.max_length, self.stride)
 
     def score_continuations(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[SpanScore]:
         """log p(continuation | context) per pair; an empty context is the EOS token."""
+        from .scoring import continuation_span
+
         spans = [continuation_span(list(ctx) or [self.loaded.eos_id], cont, self.max_length) for ctx, cont in pairs]
         return self.scorer.score(spans)
 

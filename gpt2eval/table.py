@@ -20,11 +20,13 @@ import json
 import math
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .paper import columns, paper_value
+
+if TYPE_CHECKING:  # pandas loads with the first table, not with `gpt2eval --help`
+    import pandas as pd
 
 GPT2_SIZES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 DASH = "–"
@@ -124,6 +126,8 @@ def tidy(results: list[tuple[Path, dict]], fallback: str | None = "gpt2-large") 
             rows.append(cell(model, versus, col, *(found or (None, None))))
     for note in sorted(notes):
         print(note, file=sys.stderr)
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -159,6 +163,8 @@ def _ci(result: dict, metric: str):
 
 def wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Rows ``ours`` / ``paper <size>`` / ``Δ`` per model, and the † footnotes."""
+    import pandas as pd
+
     marks: dict[str, str] = {}
     rows = []
     for model, group in frame.groupby("model", sort=False):

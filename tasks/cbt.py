@@ -39,8 +39,6 @@ import re
 import sys
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from gpt2eval.data import HubDataset, find_file, load_hub_column, read_text
 from gpt2eval.errors import UsageError
 from gpt2eval.task import Document, Task
@@ -191,6 +189,8 @@ class CBTCN(Task):
 
     @staticmethod
     def question_sums(doc: Document, scores, pairs, max_length: int) -> dict:
+        import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
         total = np.array([s.nll.sum() for s in scores])  # (10,) nats of each filled continuation
         mean = np.array([s.nll.mean() for s in scores])
         gold = doc.extra["answer_index"]

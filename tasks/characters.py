@@ -24,8 +24,6 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-
 from gpt2eval.data import HubDataset, find_file, load_hub_column, read_bytes
 from gpt2eval.errors import UsageError
 from gpt2eval.lm import LM
@@ -172,6 +170,8 @@ class Enwik8(CharacterTask):
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
         """StreamTask.evaluate on bytes: a token belongs to the chunk holding its first byte."""
+        import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
         chunks = [d.text.encode("utf-8", "surrogateescape") for d in docs]
         ids, starts = encode_bytes(lm, b"".join(chunks))
         scores = lm.score_stream(ids)
@@ -235,6 +235,8 @@ def encode_bytes(lm: LM, data: bytes) -> tuple[list[int], np.ndarray]:
     Valid UTF-8 runs go through the tokenizer as text; each invalid byte becomes its
     single-byte token. The tokens' bytes, concatenated, must be ``data`` exactly.
     """
+    import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
     vocab = lm.tokenizer.get_vocab()
     ids: list[int] = []
     for i, piece in enumerate(_ESCAPED.split(data.decode("utf-8", "surrogateescape"))):

@@ -9,7 +9,6 @@ import click
 
 from ..config import DataConfig, ModelConfig, WindowConfig
 from ..errors import UsageError
-from ..evaluate import summary
 from ..options import build, model_options, window_options
 
 
@@ -59,7 +58,7 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     device and batch size do not count). A task whose data cannot be loaded is reported
     as SKIPPED and the others still run.
     """
-    from ..evaluate import evaluate_task, prepare
+    from ..evaluate import evaluate_task, prepare, summary
     from ..lm import LM
     from ..models import load_model
     from ..progress import Progress
