@@ -33,3 +33,8 @@ def paper_value(task: str, model: str = "gpt2-large", metric: str | None = None)
         if row["task"] == task and row["model"] == model and (metric is None or row["metric"] == metric):
             return row["value"]
     return None
+
+
+def sizes() -> dict[str, float]:
+    """The GPT-2 sizes' parameter counts as the paper prints them: {"gpt2": 117e6, ...}."""
+    return {r["model"]: float(r["params"].rstrip("M")) * 1e6 for r in table3() if r["params"]}
