@@ -43,3 +43,15 @@ def summary(result: dict) -> str:
     value = result["metrics"][head]
     counts = {k: v for k, v in result["totals"].items() if k in ("n_units", "n_words", "n_questions", "n_tokens")}
     return f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
+
+
+def limit_note(task, result: dict) -> str | None:
+    """What ``--limit`` kept, in documents and in tokens: "10 documents" says little alone."""
+    limit = result["config"]["data"].get("limit")
+    if limit is None:
+        return None
+    available = getattr(task, "n_available", None)
+    of = f" of {available:,}" if available is not None else ""
+    n_tokens = result["totals"].get("n_tokens")
+    tokens = f", {n_tokens:,} tokens scored" if n_tokens is not None else ""
+    return f"{task.name}: --limit {limit} kept {result['n_documents']:,}{of} documents ({task.document_name}s){tokens}"

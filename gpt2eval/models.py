@@ -72,9 +72,8 @@ def quiet_hub_retries() -> None:
 def load_model(cfg: ModelConfig) -> LoadedModel:
     """``AutoModelForCausalLM`` + ``AutoTokenizer``; honours local paths and HF_HUB_OFFLINE."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # our own bar reports scoring; loading is quick or cached
+    # The hub's download bars stay on: fetching gpt2-xl takes minutes and should show it.
     quiet_hub_retries()
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)

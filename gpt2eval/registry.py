@@ -13,6 +13,8 @@ from importlib.metadata import entry_points
 from .errors import UsageError
 
 GROUP = "gpt2eval.tasks"
+# lm-eval's names, only where the task is the same data scored for the same metric.
+ALIASES = {"lambada_openai": "lambada", "lambada_standard": "lambada-standard", "wikitext": "wikitext2-raw"}
 
 
 @lru_cache(maxsize=1)
@@ -28,8 +30,13 @@ def task_names() -> list[str]:
     return sorted(_entry_points())
 
 
+def canonical_name(name: str) -> str:
+    """A task's registered name: ``name`` itself, or the task an lm-eval alias stands for."""
+    return name if name in _entry_points() else ALIASES.get(name, name)
+
+
 def get_task_class(name: str):
-    found = _entry_points().get(name)
+    found = _entry_points().get(canonical_name(name))
     if found is None:
         raise UsageError(f"unknown task {name!r}: run `gpt2eval tasks` to list them ({', '.join(task_names())})")
     return found.load()

@@ -152,6 +152,7 @@ class Enwik8(CharacterTask):
     """
 
     name = "enwik8"
+    document_name = "100,000-byte chunk"
     description = "enwik8 test (last 5,000,000 bytes of enwik8), raw bytes, bits per byte"
     metric = "bits_per_byte"
     unit = "byte"
@@ -197,6 +198,7 @@ class Text8(CharacterTask):
     """Lower-case letters and single spaces from Wikipedia, scored as is: bits per character."""
 
     name = "text8"
+    document_name = "100,000-character chunk"
     description = "text8 test (last 5,000,000 characters of text8), bits per character"
     metric = "bits_per_char"
     unit = "char"

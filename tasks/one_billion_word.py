@@ -35,6 +35,7 @@ N_SENTENCES = 6_075  # lines in news.en.heldout-00000-of-00050
 
 class OneBillionWord(StreamTask):
     name = "1bw"
+    document_name = "sentence"
     description = "One Billion Word test (heldout shard 00000), detokenized sentences, per-word perplexity"
     denominator = 159_658
     detokenizer = "one_billion_word"
