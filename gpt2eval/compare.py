@@ -31,7 +31,7 @@ RTOL = 1e-5
 ATOL = 1e-8
 # Options that cannot change a number by themselves (a preset only fills other options).
 NOT_PROTOCOL = {
-    "window": ("batch_size",),
+    "window": ("batch_size", "batch_size_auto"),
     "data": ("data_dir", "data_file", "preset", "allow_data_mismatch"),
     "protocol": ("source",),
 }

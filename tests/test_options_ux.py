@@ -86,3 +86,11 @@ def test_auto_batch_halves_on_out_of_memory(tiny_model_dir):
         find_batch_size(Scorer(OOMAbove(model.inner, limit=0), 1), 16, eos_id=50256, start=4)
     with pytest.raises(RuntimeError, match="shapes"):  # anything but an out-of-memory error propagates
         find_batch_size(Scorer(Broken(model.inner, limit=0), 1), 16, eos_id=50256, start=2)
+
+
+def test_auto_batch_size_does_not_block_compare(tmp_path):
+    from gpt2eval.compare import config_differences
+
+    base = {"config": {"window": {"max_length": 8, "stride": 8, "eos_prefix": True, "batch_size": 1}}, "model": {}}
+    auto = {"config": {"window": {**base["config"]["window"], "batch_size": 8, "batch_size_auto": True}}, "model": {}}
+    assert config_differences(base, auto) == []

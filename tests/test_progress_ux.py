@@ -91,3 +91,11 @@ def test_log_samples_cbt_has_every_candidates_score(tiny_model_dir, tmp_path):
     assert samples[0]["predicted"] == samples[0]["candidates"][samples[0]["nll_nats"].index(min(samples[0]["nll_nats"]))]
     acc = json.loads((tmp_path / "cbt.json").read_text())["metrics"]["acc"]
     assert acc == sum(s["correct"] for s in samples) / 2
+
+
+def test_detok_check_failure_shows_where_not_whole_lines(data_dir):
+    result = run("detok-check", "--task", "wikitext103", "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
+    assert "4,357/4,358 lines round-trip" in result.output  # the one line that does not
+    assert "first difference at character" in result.output
+    assert max(len(line) for line in result.output.splitlines()) < 120, result.output

@@ -26,3 +26,18 @@ def test_help_imports_nothing_heavy():
 
 def test_tasks_loads_every_task_class_without_heavy_imports():
     assert imported_after(["tasks"]) == []
+
+
+def test_test_fast_leaves_out_only_the_slow_tests():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert 'pytest -q -m "not slow"' in (root / "Makefile").read_text()
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+                         cwd=root, capture_output=True, text=True)
+    selected = out.stdout
+    assert "test_cli.py::test_bad_input_is_one_line_and_exit_2" in selected  # the CLI tests stay
+    assert "test_scoring.py::" in selected and "test_windows.py::" in selected  # the engine tests stay
+    assert "test_ptb_full_run_has_the_exact_denominator" not in selected
+    assert "test_regenerated_baseline_matches_the_committed_one" not in selected
+    assert "deselected" in selected
