@@ -14,7 +14,7 @@ DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half
 
 LIMIT_HELP = ("Only the first N documents (quick looks; marked † as not comparable). A document is a LAMBADA "
               "passage, a CBT question, a WikiText article, a PTB or 1BW sentence, a 100,000-byte enwik8 or "
-              "100,000-character text8 chunk; so --limit 10 is ~250 tokens of PTB but ~40,000 of WikiText-2. "
+              "100,000-character text8 chunk; so --limit 10 is 250 tokens of PTB but 50,701 of WikiText-2. "
               "The run prints the tokens it kept.")
 
 
