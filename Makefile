@@ -45,7 +45,8 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(BIN)/python -m pytest -q
 
-# The engine and CLI tests without the slow ones (whole real files, wheel builds): < 1 min.
+# The engine and CLI tests without the slow ones (whole real files, wheel builds, the CI
+# baseline; listed in tests/conftest.py): target under a minute.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
