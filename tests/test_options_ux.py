@@ -24,7 +24,7 @@ def test_task_list_merges_splits_aliases_and_dedups():
 
 
 def test_run_takes_tasks_comma_list_dtype_alias_and_prints_the_table(tiny_model_dir, data_dir, tmp_path):
-    result = run("run", "--tasks", "ptb,wikitext", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 2,
+    result = run("run", "--tasks", "ptb,wikitext", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 1,
                  "--dtype", "fp32", "--output", tmp_path, "--quiet")
     assert result.exit_code == 0, result.output
     ptb = json.loads((tmp_path / "ptb.json").read_text())
