@@ -5,7 +5,8 @@
 Each command runs ``--repeat`` times in a fresh interpreter; min and median are printed.
 ``--source DIR`` times the gpt2eval package found in DIR instead (a checkout laid out as
 the installed package, ``DIR/gpt2eval/{tasks,detokenizers}``), so two versions can be
-measured side by side in one run under the same load.
+measured side by side in one run under the same load. Commands run from / so the
+current directory never shadows the package under test.
 """
 from __future__ import annotations
 
