@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# CPU machines take the local CPU wheel; on a GPU machine use e.g.
-#   make install TORCH="torch --index-url https://download.pytorch.org/whl/cu124"
+# PyPI's Linux `torch` is the CUDA build (~0.9 GB wheel plus ~3 GB of nvidia-* wheels). A
+# CPU-only machine saves most of that with the CPU build (~190 MB):
+#   make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch==2.13.0
 
 # Reproduction: `make reproduce-table` (one model), `make reproduce-all` (the four sizes).
@@ -21,13 +22,15 @@ LIMIT ?=
 FORCE ?=
 RESULTS ?= results
 GPT2EVAL := $(BIN)/gpt2eval
-# The results folder of MODEL, named as `gpt2eval run` names it (gpt2eval.results.model_slug).
-SLUG = $(shell $(BIN)/python -c 'import sys; from gpt2eval.results import model_slug; print(model_slug(sys.argv[1]))' '$(MODEL)')
-OUT = $(RESULTS)/$(SLUG)
-REPRODUCE_OPTS = --model '$(MODEL)' --device $(DEVICE) --dtype $(DTYPE) --batch-size $(BATCH_SIZE) \
-	$(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter 1 yes true,$(FORCE)),--force)
+# $(call q,TEXT): TEXT as ONE shell word, whatever it holds (quotes, $, ;, spaces). Every
+# variable a user can set reaches a command only through it, and never a make shell call.
+q = '$(subst ','\'',$(1))'
+REPRODUCE_OPTS = --model $(call q,$(MODEL)) --device $(call q,$(DEVICE)) --dtype $(call q,$(DTYPE)) \
+	--batch-size $(call q,$(BATCH_SIZE)) --results-dir $(call q,$(RESULTS)) \
+	$(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR))) $(if $(LIMIT),--limit $(call q,$(LIMIT))) \
+	$(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: install test clean reproduce-table reproduce-all download update-baseline
+.PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline
 
 install: $(VENV)/.installed
 
@@ -38,27 +41,32 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The full suite, as CI runs it.
 test: install
 	$(BIN)/python -m pytest -q
+
+# The engine and CLI tests without the slow ones (whole real files, wheel builds, the CI
+# baseline; listed in tests/conftest.py): target under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
 
 # Every Table 3 task for MODEL (finished tasks of the same config are kept; FORCE=1 reruns
-# them), then the table in three formats and the figures.
+# them). `gpt2eval reproduce` picks the folder, RESULTS/<model>/, prints it, and writes
+# the table (table3.md, .csv, .tex) and figures/ there from the results it holds. It exits
+# non-zero when a task was skipped or failed, saying which and how to fetch the data.
 reproduce-table: install
-	$(GPT2EVAL) reproduce $(REPRODUCE_OPTS) --output '$(OUT)'
-	$(GPT2EVAL) table $(OUT)/*.json --format markdown --output '$(OUT)/table3.md'
-	$(GPT2EVAL) table $(OUT)/*.json --format csv --output '$(OUT)/table3.csv'
-	$(GPT2EVAL) table $(OUT)/*.json --format latex --output '$(OUT)/table3.tex'
-	$(GPT2EVAL) plot '$(OUT)' --output '$(OUT)/figures' --format pdf
+	$(GPT2EVAL) reproduce $(REPRODUCE_OPTS)
 
+# The four sizes, then one scaling figure over their folders (hub ids: '/' -> '__').
 reproduce-all: install
-	for m in $(SIZES); do $(MAKE) --no-print-directory reproduce-table MODEL=$$m || exit 1; done
-	$(GPT2EVAL) plot $(addprefix $(RESULTS)/,$(SIZES)) --output '$(RESULTS)/figures' --format pdf
+	for m in $(foreach s,$(SIZES),$(call q,$(s))); do $(MAKE) --no-print-directory reproduce-table MODEL="$$m" || exit 1; done
+	$(GPT2EVAL) plot $(foreach s,$(SIZES),$(call q,$(RESULTS)/$(subst /,__,$(s)))) --output $(call q,$(RESULTS)/figures) --format pdf
 
 download: install
-	$(GPT2EVAL) download $(foreach m,$(MODELS),--model '$(m)') $(if $(DATA_DIR),--data-dir '$(DATA_DIR)')
+	$(GPT2EVAL) download $(foreach m,$(MODELS),--model $(call q,$(m))) $(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR)))
 
 # Regenerate the CI regression baseline (results/ci/) after a deliberate change of numbers.
 update-baseline: install

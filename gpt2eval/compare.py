@@ -26,8 +26,6 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-import pandas as pd
-
 from .config import DataConfig, WindowConfig
 from .data import mismatched
 from .errors import UsageError
@@ -37,7 +35,7 @@ RTOL = 1e-5
 ATOL = 1e-8
 # Options that cannot change a number by themselves (a preset only fills other options).
 NOT_PROTOCOL = {
-    "window": ("batch_size",),
+    "window": ("batch_size", "batch_size_auto"),
     "data": ("data_dir", "data_file", "preset", "allow_data_mismatch"),
     "protocol": ("source",),
 }
@@ -138,6 +136,8 @@ def compare_results(baseline: str, new: str, rtol: float = RTOL, atol: float = A
 
 
 def _format(rows: list[dict]) -> str:
+    import pandas as pd
+
     specs = {"baseline": ".10g", "new": ".10g", "abs diff": "+.3g", "rel diff": "+.3g"}
     shown = [{k: ("–" if v is None else format(v, specs[k])) if k in specs else v for k, v in r.items()} for r in rows]
     return pd.DataFrame(shown).to_markdown(index=False, disable_numparse=True)

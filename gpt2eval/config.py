@@ -6,7 +6,7 @@ traced back to the exact protocol that produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class WindowConfig:
     max_length: Optional[int] = None  # None: the model's context length (n_positions)
     stride: Optional[int] = None  # None: equal to max_length, i.e. disjoint windows
     eos_prefix: bool = True  # start every stream with <|endoftext|>
-    batch_size: int = 1
+    batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.autobatch)
 
 
 @dataclass(frozen=True)

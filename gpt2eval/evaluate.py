@@ -61,3 +61,15 @@ def summary(result: dict) -> str:
     line = f"{head}={value:.4f} " + " ".join(f"{k}={v:,}" for k, v in counts.items())
     other = mismatched(result.get("data"))
     return line + (f" † DATA MISMATCH: not the published file ({'; '.join(other)})" if other else "")
+
+
+def limit_note(task, result: dict) -> str | None:
+    """What ``--limit`` kept, in documents and in tokens: "10 documents" says little alone."""
+    limit = result["config"]["data"].get("limit")
+    if limit is None:
+        return None
+    available = getattr(task, "n_available", None)
+    of = f" of {available:,}" if available is not None else ""
+    n_tokens = result["totals"].get("n_tokens")
+    tokens = f", {n_tokens:,} tokens scored" if n_tokens is not None else ""
+    return f"{task.name}: --limit {limit} kept {result['n_documents']:,}{of} documents ({task.document_name}s){tokens}"

@@ -36,11 +36,14 @@ def predict_words(
 ) -> list[WordPrediction]:
     """The filtered greedy next word after each context (token ids)."""
     assert topk >= 1 and max_tokens >= 1, f"topk={topk}, max_tokens={max_tokens} must be >= 1"
+    note = getattr(lm, "note", lambda text: None)  # an LM says what it is doing; a test double may not
+    note(f"stop-word filter: top-{topk} first tokens after {len(contexts):,} contexts, then greedy words")
     first = _next(lm, contexts, min(topk, len(lm.tokenizer)))  # (N, k) token ids, most probable first
     greedy: list[str] = [""] * len(contexts)
     chosen: dict[int, tuple[str, int]] = {}
     pending = list(range(len(contexts)))
     for rank in range(first.shape[1]):
+        note(f"stop-word filter: first-token rank {rank + 1}/{first.shape[1]}, {len(pending):,} contexts without a word yet")
         starts = [list(contexts[i]) + [int(first[i, rank])] for i in pending]
         words = complete_words(lm, starts, n_given=1, max_tokens=max_tokens)
         still = []

@@ -6,12 +6,14 @@ prefix) in one place and in the result file.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .config import WindowConfig
 from .errors import UsageError
-from .models import LoadedModel
-from .scoring import Scorer, SpanScore, continuation_span, score_stream
+
+if TYPE_CHECKING:  # torch enters with the scorer, so listing tasks never imports it
+    from .models import LoadedModel
+    from .scoring import SpanScore
 
 
 class LM:
@@ -21,8 +23,17 @@ class LM:
         self.max_length = loaded.context_length if window.max_length is None else window.max_length
         self.stride = self.max_length if window.stride is None else window.stride
         self.eos_prefix = window.eos_prefix
+        self.progress = progress  # a gpt2eval.progress.Progress, or None
         check_window(self.max_length, self.stride, loaded.context_length)
-        self.scorer = Scorer(loaded.model, window.batch_size, pad_id=self._pad_id(), progress=progress)
+        from .scoring import Scorer
+
+        auto = window.batch_size == "auto"
+        self.scorer = Scorer(loaded.model, 1 if auto else window.batch_size, pad_id=self._pad_id(), progress=progress)
+        self.batch_size_auto = auto
+        if auto:
+            from .autobatch import find_batch_size
+
+            self.scorer.batch_size = find_batch_size(self.scorer, self.max_length, loaded.eos_id)
 
     def _pad_id(self) -> int:
         # Right padding is never attended to by a real position, so any id will do.
@@ -33,7 +44,13 @@ class LM:
     @property
     def resolved(self) -> dict:
         """The window protocol as actually run (defaults filled in)."""
-        return {"max_length": self.max_length, "stride": self.stride, "eos_prefix": self.eos_prefix}
+        auto = {"batch_size": self.scorer.batch_size, "batch_size_auto": True} if self.batch_size_auto else {}
+        return {"max_length": self.max_length, "stride": self.stride, "eos_prefix": self.eos_prefix, **auto}
+
+    def note(self, text: str) -> None:
+        """Announce a phase the progress bar does not count (e.g. LAMBADA's stop-word search)."""
+        if self.progress is not None:
+            self.progress.note(text)
 
     def encode(self, text: str) -> list[int]:
         return self.encode_with_offsets(text)[0]
@@ -53,11 +70,15 @@ class LM:
 
     def score_stream(self, ids: Sequence[int]) -> SpanScore:
         """Scores of ``ids[self.first_scored:]``, by rolling windows."""
+        from .scoring import score_stream
+
         stream = [self.loaded.eos_id] + list(ids) if self.eos_prefix else list(ids)
         return score_stream(self.scorer, stream, self.max_length, self.stride)
 
     def score_continuations(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[SpanScore]:
         """log p(continuation | context) per pair; an empty context is the EOS token."""
+        from .scoring import continuation_span
+
         spans = [continuation_span(list(ctx) or [self.loaded.eos_id], cont, self.max_length) for ctx, cont in pairs]
         return self.scorer.score(spans)
 

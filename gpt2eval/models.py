@@ -72,10 +72,14 @@ def quiet_hub_retries() -> None:
 
 def load_model(cfg: ModelConfig) -> LoadedModel:
     """``AutoModelForCausalLM`` + ``AutoTokenizer``; honours local paths and HF_HUB_OFFLINE."""
+    from huggingface_hub.utils import enable_progress_bars
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # our own bar reports scoring; loading is quick or cached
+    # Loading weights from disk is quick: no bar. But transformers' switch also silences
+    # the hub's download bars, and fetching gpt2-xl takes minutes: turn those back on.
+    hf_logging.disable_progress_bar()
+    enable_progress_bars()
     quiet_hub_retries()
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)

@@ -6,6 +6,49 @@ from dataclasses import fields
 import click
 
 from .config import ModelConfig
+from .errors import UsageError
+
+# lm-eval's and torch's short names for the dtypes.
+DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
+
+
+LIMIT_HELP = ("Only the first N documents (quick looks; marked † as not comparable). A document is a LAMBADA "
+              "passage, a CBT question, a WikiText article, a PTB or 1BW sentence, a 100,000-byte enwik8 or "
+              "100,000-character text8 chunk; so --limit 10 is 250 tokens of PTB but 50,701 of WikiText-2. "
+              "The run prints the tokens it kept.")
+
+
+def _dtype(ctx, param, value):
+    return DTYPE_ALIASES.get(value, value)
+
+
+class BatchSize(click.ParamType):
+    """A positive int, or ``auto``: the largest batch that fits (gpt2eval.autobatch)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            size = int(value)
+        except ValueError:
+            size = 0
+        if size < 1:
+            self.fail(f"{value!r} is not a positive integer or 'auto'", param, ctx)
+        return size
+
+
+def task_list(task_names, tasks) -> list[str]:
+    """The tasks of repeated ``--task`` and comma-separated ``--tasks``, aliases resolved,
+    each once, in the order given."""
+    from .registry import canonical_name
+
+    given = [*task_names, *(t for t in (tasks or "").split(","))]
+    names = [canonical_name(t.strip()) for t in given if t.strip()]
+    if not names:
+        raise UsageError("no task given: pass --task NAME or --tasks a,b (`gpt2eval tasks` lists them)")
+    return list(dict.fromkeys(names))
 
 
 def model_options(f):
@@ -16,10 +59,11 @@ def model_options(f):
             click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
             click.option(
                 "--dtype",
-                type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+                type=click.Choice(["auto", "float32", "bfloat16", "float16", *DTYPE_ALIASES]),
                 default="auto",
                 show_default=True,
-                help="auto: float32 on CPU, bfloat16 on a GPU that supports it.",
+                callback=_dtype,
+                help="auto: float32 on CPU, bfloat16 on a GPU that supports it (fp32, bf16, fp16 also accepted).",
             ),
             click.option("--trust-remote-code", is_flag=True, help="Allow code from the model repo to run."),
         ]
@@ -34,7 +78,8 @@ def window_options(f):
             click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
             click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
             click.option("--eos-prefix/--no-eos-prefix", default=True, show_default=True, help="Start streams with <|endoftext|>."),
-            click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass."),
+            click.option("--batch-size", type=BatchSize(), default=1, show_default=True,
+                         help="Windows per forward pass, or auto: the largest that fits, halving from 64 (GPU) or 8 (CPU) on out-of-memory."),
         ]
     ):
         f = option(f)
@@ -47,7 +92,7 @@ def data_options(f):
             click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron"]), default=None, help="Fill the options not given as this peer does [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
-            click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
+            click.option("--limit", type=int, default=None, help=LIMIT_HELP),
             click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default="default", show_default=True, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible)."),
             click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
             click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),

@@ -57,3 +57,8 @@ def paper_overlap(task: str, row: str) -> tuple[float, str] | None:
         if r["task"] == task and r["row"] == row:
             return r["value"], r["statistic"]
     return None
+
+
+def sizes() -> dict[str, float]:
+    """The GPT-2 sizes' parameter counts as the paper prints them: {"gpt2": 117e6, ...}."""
+    return {r["model"]: float(r["params"].rstrip("M")) * 1e6 for r in table3() if r["params"]}

@@ -3,9 +3,11 @@
 - ``scaling``: each Table 3 column against model size (log x), ours vs the paper's, one
   small panel per column, as the paper's Figure 1 draws its scaling view. Ours sit at the
   counted ``model.n_parameters`` (124M for gpt2); the paper's at its printed 117M/.../1542M.
-- ``bars-<model>``: one model's numbers next to the paper's for the same size, one panel
-  per column, since perplexities, accuracies and bits live on different scales.
-- ``stride-<model>``: a stride sweep, the headline metric and the run time per stride.
+- ``bars-<model>``: one model's numbers next to the paper's for the same size (the rule of
+  ``table.SIZE_RULE``: the size the model's name gives, else the nearest in parameters),
+  one panel per column, since perplexities, accuracies and bits live on different scales.
+- ``stride-<model>``: a stride sweep, the headline metric and the cost per stride (tokens
+  run through the model, not wall-clock time, which depends on the machine).
 
 Error bars are the results' ``ci95`` intervals where a result has them. Figures are made
 with ``matplotlib.figure.Figure`` (no pyplot), so no display or global backend is needed.
@@ -24,7 +26,7 @@ from . import paper
 from .errors import UsageError
 from .results import model_slug
 from .table import load_results as load_result_files
-from .table import paper_model_for
+from .table import NEAREST, paper_model_for
 
 OURS, PAPER, SOTA = "#d95f02", "#1b9e77", "#7f7f7f"
 YLABEL = {"": "perplexity", "%": "accuracy (%)", "BPB": "bits per byte", "BPC": "bits per character"}
@@ -36,14 +38,17 @@ def load_results(paths) -> list[dict]:
     return [{**result, "_path": str(path)} for path, result in load_result_files(paths, sweeps=True)]
 
 
-def paper_sizes() -> dict[str, float]:
-    """The paper's parameter counts as printed: {"gpt2": 117e6, ...}."""
-    return {r["model"]: float(r["params"].rstrip("M")) * 1e6 for r in paper.table3() if r["params"]}
+paper_sizes = paper.sizes
 
 
 def paper_model(result: dict) -> str | None:
-    """The GPT-2 size a result is, from its model name (hub id or folder name), if any."""
-    return paper_model_for(result["model"]["name"], None)
+    """The paper size a result is compared with, by ``table.SIZE_RULE`` (as `gpt2eval table`)."""
+    return paper_model_for(result["model"]["name"], NEAREST, result["model"].get("n_parameters"))
+
+
+def _how(result: dict) -> str:
+    named = paper_model_for(result["model"]["name"], None) is not None
+    return "same size" if named else "nearest size in parameters; not the same model"
 
 
 def column_value(result: dict, column: dict):
@@ -86,16 +91,31 @@ def _errorbar(ax, x, ys, cis, **kw):
 
 
 def _y_scale(ax, values) -> None:
-    """Log y when values span more than 8x (a random model next to GPT-2); readable numbers."""
+    """Log y when values span more than 8x (a random model next to GPT-2); compact numbers
+    (``1M``, ``10^14``), never "100,000,000,000,000" running into the panel beside."""
     values = [v for v in values if v and v > 0 and math.isfinite(v)]
     if values and max(values) >= 1000:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
     if values and max(values) / min(values) > 8:
         ax.set_yscale("log")
         decades = math.log10(max(values) / min(values))
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _number(v).removesuffix(".0").removesuffix(".00")))
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,), numticks=8))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
         ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _tick(v: float) -> str:
+    """A short axis label: 2.5, 40, 5k, 20M, and powers of ten from 10^9 on as 10^n."""
+    if not math.isfinite(v) or v <= 0:
+        return _number(v)
+    exponent = math.floor(math.log10(v) + 1e-9)
+    if exponent >= 9:
+        mantissa = v / 10**exponent
+        return f"$10^{{{exponent}}}$" if abs(mantissa - 1) < 1e-6 else f"${mantissa:g}{{\\times}}10^{{{exponent}}}$"
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:.3g}{suffix}"
+    return _number(v).removesuffix(".0").removesuffix(".00")
 
 
 def _param_label(n: float) -> str:
@@ -103,8 +123,12 @@ def _param_label(n: float) -> str:
 
 
 def _number(v: float) -> str:
+    """A value printed on a bar or point: 3 significant figures, ``5.0e12`` when huge."""
     if not math.isfinite(v):
         return ""
+    if abs(v) >= 1e6:
+        mantissa, exponent = f"{v:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
 
 
@@ -161,11 +185,7 @@ def bars_figure(results: list[dict], model: str) -> Figure:
     """One model's Table 3 numbers beside the paper's for the same (or nearest) size."""
     mine = [r for r in results if r["model"]["name"] == model]
     n_params = mine[0]["model"]["n_parameters"]
-    ref = paper_model(mine[0])
-    how = "same size"
-    if ref is None:
-        ref = min(paper_sizes().items(), key=lambda kv: abs(math.log(kv[1] / n_params)))[0]
-        how = "nearest size; not the same model"
+    ref, how = paper_model(mine[0]), _how(mine[0])
     columns = paper.columns()
     title = f"{model} ({_param_label(n_params)} parameters) vs the paper's {ref} ({how})"
     fig, axes = _grid(len(columns), title, width=2.6, height=2.8)
@@ -195,8 +215,23 @@ def bars_figure(results: list[dict], model: str) -> Figure:
     return fig
 
 
+def forward_tokens(result: dict) -> int | None:
+    """Tokens fed through the model by a stream run: the sum of its windows' lengths.
+
+    The cost of a stride, free of the machine's noise: about ``n_tokens * L / S``. The
+    stream is the scored tokens plus one (the <|endoftext|> prefix, or the unscored first).
+    """
+    from .windows import rolling_windows
+
+    n_tokens = (result.get("totals") or {}).get("n_tokens")
+    window = result["config"]["window"]
+    if not n_tokens:
+        return None
+    return sum(w.end - w.start for w in rolling_windows(n_tokens + 1, window["max_length"], window["stride"]))
+
+
 def stride_figure(results: list[dict]) -> Figure:
-    """Per task: the headline metric and the run's wall-clock time against the stride."""
+    """Per task: the headline metric and the tokens run through the model against the stride."""
     tasks = sorted({r["task"] for r in results})
     model = results[0]["model"]["name"]
     fig = Figure(figsize=(9, 3.4 * len(tasks) + 0.4), layout="constrained")
@@ -214,14 +249,27 @@ def stride_figure(results: list[dict]) -> Figure:
         ref = paper_model(runs[0])
         paper_value = paper.paper_value(task, ref, metric) if ref else None
         if paper_value is not None:
-            ax.axhline(paper_value, color=PAPER, ls="--", lw=1.2, label=f"paper ({ref})")
+            ax.axhline(paper_value, color=PAPER, ls="--", lw=1.2, label=f"paper ({ref}, {_how(runs[0]).split(';')[0]})")
         ax.legend(fontsize=8)
         ax.set_ylabel(metric.replace("_", " "), fontsize=9)
         ax.set_title(f"{task}: {metric.replace('_', ' ')} (lower is better)", fontsize=10)
-        ax_time.plot(strides, [r["timing"]["seconds"] for r in runs], "o-", color=SOTA)
-        ax_time.set_ylabel("wall-clock time (s)", fontsize=9)
-        ax_time.set_title(f"{task}: cost (forward passes \u221d L/S)", fontsize=10)
+        cost = [forward_tokens(r) for r in runs]
+        if all(cost):
+            ax_time.plot(strides, cost, "o-", color=SOTA)
+            for s, c in zip(strides, cost):
+                ax_time.annotate(f"{c / runs[0]['totals']['n_tokens']:.3g}\u00d7", (s, c), textcoords="offset points",
+                                 xytext=(6, 4), ha="left", fontsize=7)
+            ax_time.set_yscale("log")  # the cost doubles with each halving of S: a straight line
+            ax_time.yaxis.set_major_locator(FixedLocator(cost))
+            ax_time.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+            ax_time.yaxis.set_minor_locator(NullLocator())
+            ax_time.margins(y=0.15)
+        else:
+            ax_time.text(0.5, 0.5, "no token counts in these results", transform=ax_time.transAxes, ha="center")
+        ax_time.set_ylabel("tokens through the model", fontsize=9)
+        ax_time.set_title(f"{task}: cost, \u2248 scored tokens \u00d7 L/S", fontsize=10)
         for a in (ax, ax_time):
+            a.set_xlim(min(strides) / 1.5, max(strides) * 1.5)  # room for the labels right of the points
             a.set_xscale("log", base=2)
             a.xaxis.set_major_locator(FixedLocator(strides))
             a.xaxis.set_major_formatter(FuncFormatter(lambda s, _: f"{s:.0f}"))

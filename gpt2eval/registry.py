@@ -7,22 +7,39 @@ A third-party package adds a task with, in its pyproject.toml::
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import entry_points
 
 from .errors import UsageError
 
 GROUP = "gpt2eval.tasks"
+# lm-eval's names, only where the task is the same data scored for the same metric.
+ALIASES = {"lambada_openai": "lambada", "lambada_standard": "lambada-standard", "wikitext": "wikitext2-raw"}
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> dict:
+    """name -> entry point, read once: each scan of the installed packages costs ~20 ms."""
+    found: dict = {}
+    for ep in entry_points(group=GROUP):
+        found.setdefault(ep.name, ep)
+    return found
 
 
 def task_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group=GROUP))
+    return sorted(_entry_points())
+
+
+def canonical_name(name: str) -> str:
+    """A task's registered name: ``name`` itself, or the task an lm-eval alias stands for."""
+    return name if name in _entry_points() else ALIASES.get(name, name)
 
 
 def get_task_class(name: str):
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
+    found = _entry_points().get(canonical_name(name))
+    if found is None:
         raise UsageError(f"unknown task {name!r}{did_you_mean(name)}: run `gpt2eval tasks` to list them ({', '.join(task_names())})")
-    return found[0].load()
+    return found.load()
 
 
 def did_you_mean(name: str) -> str:
@@ -35,7 +52,7 @@ def did_you_mean(name: str) -> str:
 
 def unique_task_names(names) -> list[str]:
     """Names in order, each once (the same task given twice runs once), each a known task."""
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys(canonical_name(n) for n in names))
     for name in names:
         get_task_class(name)
     return names

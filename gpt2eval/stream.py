@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .lm import LM
 from .task import Document, Task
 
@@ -19,6 +17,8 @@ class StreamTask(Task):
     unit = "word"
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
+        import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
         ids, starts = self.encode_stream(docs, lm)
         scores = lm.score_stream(ids)
         # A token belongs to the document holding its first character.

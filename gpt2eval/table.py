@@ -3,9 +3,10 @@
 Each model gets up to three rows: ``ours`` (value ± half-width of the 95% bootstrap
 interval, a †N marker where the protocol differs from the paper's), ``paper <size>``
 and ``Δ`` (ours - paper, absolute and relative, then "better" or "worse" by the column's
-direction). Which paper row a model is compared with: a GPT-2 size when the model's name
-or directory is one (``gpt2``, ``openai-community/gpt2-xl``, ``/models/gpt2-large``),
-otherwise ``--paper-model`` (default gpt2-large; ``none`` leaves the paper rows out).
+direction). Which paper row a model is compared with is ``SIZE_RULE``, the one rule
+``gpt2eval plot`` uses too: the GPT-2 size the model's name or directory is (``gpt2``,
+``openai-community/gpt2-xl``, ``/models/gpt2-large``), otherwise the paper's size nearest
+in parameter count (log scale); ``--paper-model`` names one instead (``none``: no paper rows).
 
 A column takes the result of its task; a variant (``wikitext2-raw``, ``lambada-standard``)
 fills it only when the task itself is absent, and is marked. Of several results for one
@@ -20,18 +21,25 @@ import json
 import math
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .data import mismatched
 from .errors import UsageError
 from .paper import columns, paper_value
+from .paper import sizes as paper_sizes
+
+if TYPE_CHECKING:  # pandas loads with the first table, not with `gpt2eval --help`
+    import pandas as pd
 
 GPT2_SIZES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+NEAREST = "nearest"
+SIZE_RULE = ("paper <size> = the GPT-2 size the model's name gives, else the paper's size nearest "
+             "in parameter count")
 DASH = "–"
 LEGEND = (
     "± = half-width of the 95% bootstrap interval over documents; Δ = ours − paper, "
-    "better/worse by the column's direction (PPL, BPB, BPC: lower; ACC in %: higher)."
+    "better/worse by the column's direction (PPL, BPB, BPC: lower; ACC in %: higher); "
+    + SIZE_RULE + "."
 )
 
 
@@ -73,10 +81,17 @@ def read_result(path: Path) -> tuple[dict | None, str]:
     return obj, ""
 
 
-def paper_model_for(name: str, fallback: str | None) -> str | None:
-    """The GPT-2 size a model's name or directory names, else ``fallback``."""
+def paper_model_for(name: str, fallback: str | None, n_parameters: float | None = None) -> str | None:
+    """The GPT-2 size a model's name or directory names, else ``fallback``; a fallback of
+    ``"nearest"`` is the paper's size nearest to ``n_parameters`` (log scale): ``SIZE_RULE``."""
     last = name.rstrip("/\\").replace("\\", "/").split("/")[-1].lower()
-    return last if last in GPT2_SIZES else fallback
+    if last in GPT2_SIZES:
+        return last
+    if fallback != NEAREST:
+        return fallback
+    if not n_parameters:
+        return None
+    return min(paper_sizes().items(), key=lambda kv: abs(math.log(kv[1] / n_parameters)))[0]
 
 
 def protocol_differences(result: dict) -> list[str]:
@@ -127,7 +142,7 @@ def pick(results: list[tuple[Path, dict]], task: str, notes: set) -> tuple[Path,
     return None
 
 
-def tidy(results: list[tuple[Path, dict]], fallback: str | None = "gpt2-large") -> pd.DataFrame:
+def tidy(results: list[tuple[Path, dict]], fallback: str | None = NEAREST) -> pd.DataFrame:
     """One row per (model, Table 3 column) with numbers in display units (% for accuracies)."""
     by_model: dict[str, list] = {}
     for path, r in results:
@@ -135,12 +150,14 @@ def tidy(results: list[tuple[Path, dict]], fallback: str | None = "gpt2-large") 
     size = {m: min(r["model"].get("n_parameters") or 0 for _, r in rs) for m, rs in by_model.items()}
     rows, notes = [], set()
     for model in sorted(by_model, key=lambda m: (size[m], m)):
-        versus = paper_model_for(model, fallback)
+        versus = paper_model_for(model, fallback, size[model])
         for col in columns():
             found = pick(by_model[model], col["task"], notes)
             rows.append(cell(model, versus, col, *(found or (None, None))))
     for note in sorted(notes):
         print(note, file=sys.stderr)
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -176,6 +193,8 @@ def _ci(result: dict, metric: str):
 
 def wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Rows ``ours`` / ``paper <size>`` / ``Δ`` per model, and the † footnotes."""
+    import pandas as pd
+
     marks: dict[str, str] = {}
     rows = []
     for model, group in frame.groupby("model", sort=False):
@@ -237,7 +256,7 @@ def _latex(text: str) -> str:
     return "".join(_LATEX.get(c, c) for c in str(text))
 
 
-def build_table(paths: list[str], fmt: str = "markdown", paper_model: str | None = "gpt2-large", exclude_overlap: str | None = None) -> str:
+def build_table(paths: list[str], fmt: str = "markdown", paper_model: str | None = NEAREST, exclude_overlap: str | None = None) -> str:
     results = load_results(paths)
     if not results:
         raise UsageError(f"no gpt2eval result files in {', '.join(paths)}: run `gpt2eval run` first")

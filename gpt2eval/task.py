@@ -39,6 +39,7 @@ class Task:
     description: ClassVar[str]
     metric: ClassVar[str]  # headline metric, the one compared with the paper's Table 3
     unit: ClassVar[str]  # what the denominator counts, e.g. "word", "passage", "byte"
+    document_name: ClassVar[str] = "document"  # what one document is (what --limit N counts)
     denominator: ClassVar[int | None] = None  # the protocol's exact count on the full split
     options: ClassVar[tuple[str, ...]] = ()  # DataConfig protocol fields this task reads
     detokenizer: ClassVar[str | None] = None  # module in gpt2eval.detokenizers, or None
@@ -116,6 +117,8 @@ class Task:
         raise NotImplementedError
 
     def limited(self, docs: list) -> list:
+        """The first ``--limit`` documents; ``n_available`` keeps how many there were."""
+        self.n_available = len(docs)
         return docs[: self.data.limit] if self.data.limit else docs
 
 

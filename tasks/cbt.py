@@ -44,8 +44,6 @@ import re
 import sys
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from gpt2eval.data import find_file, hub_label, load_hub_column, parquet_files, read_text
 from gpt2eval.errors import UsageError
 from gpt2eval.task import Document, Task
@@ -106,6 +104,7 @@ def parse(text: str, where: str) -> list[Question]:
 
 class CBTCN(Task):
     name = "cbt-cn"
+    document_name = "question"  # 20 sentences, a query and 10 candidates
     description = "Children's Book Test, common nouns (validation), 10-way cloze by sum of log-probs"
     metric = "acc"
     unit = "question"
@@ -192,6 +191,7 @@ class CBTCN(Task):
         contexts = {ctx: lm.encode(ctx) for ctx in {ctx for d in docs for ctx, _ in d.extra["pairs"]}}
         pairs = [(contexts[ctx], lm.encode(cont)) for d in docs for ctx, cont in d.extra["pairs"]]
         scores = lm.score_continuations(pairs)
+        self._scored = (docs, scores)  # for samples()
         sums, at = [], 0
         for d in docs:
             k = len(d.extra["pairs"])
@@ -201,6 +201,8 @@ class CBTCN(Task):
 
     @staticmethod
     def question_sums(doc: Document, scores, pairs, max_length: int) -> dict:
+        import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
         total = np.array([s.nll.sum() for s in scores])  # (10,) nats of each filled continuation
         mean = np.array([s.nll.mean() for s in scores])
         gold = doc.extra["answer_index"]
@@ -212,6 +214,22 @@ class CBTCN(Task):
             "n_truncated": int(any(len(c) + len(t) > max_length + 1 for c, t in pairs)),
             "n_tokens": int(sum(len(s.nll) for s in scores)),
         }
+
+    def samples(self) -> list[dict] | None:
+        """Per-question records of the last ``evaluate``: every candidate's summed NLL."""
+        if not hasattr(self, "_scored"):
+            return None
+        docs, scores = self._scored
+        out, at = [], 0
+        for d in docs:
+            k = len(d.extra["candidates"])
+            nll = [float(s.nll.sum()) for s in scores[at : at + k]]
+            at += k
+            best = min(range(k), key=nll.__getitem__)
+            out.append({"id": d.id, "candidates": d.extra["candidates"], "answer": d.extra["candidates"][d.extra["answer_index"]],
+                        "nll_nats": nll, "n_tokens": [len(s.nll) for s in scores[at - k : at]],
+                        "predicted": d.extra["candidates"][best], "correct": best == d.extra["answer_index"]})
+        return out
 
     def metrics(self, totals: dict) -> dict:
         n = totals["n_questions"] or float("nan")

@@ -35,14 +35,15 @@ import hashlib
 import re
 import sys
 from pathlib import Path
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from gpt2eval.data import find_file, load_hub_column, parquet_files, read_bytes
 from gpt2eval.errors import UsageError
 from gpt2eval.lm import LM
 from gpt2eval.stream import StreamTask
+
+if TYPE_CHECKING:
+    import numpy as np
 from gpt2eval.task import Document
 
 
@@ -170,6 +171,7 @@ class Enwik8(CharacterTask):
     """
 
     name = "enwik8"
+    document_name = "100,000-byte chunk"
     description = "enwik8 test (last 5,000,000 bytes of enwik8), raw bytes, bits per byte"
     metric = "bits_per_byte"
     unit = "byte"
@@ -185,6 +187,8 @@ class Enwik8(CharacterTask):
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
         """StreamTask.evaluate on bytes: a token belongs to the chunk holding its first byte."""
+        import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
         chunks = [d.text.encode("utf-8", "surrogateescape") for d in docs]
         ids, starts = encode_bytes(lm, b"".join(chunks))
         scores = lm.score_stream(ids)
@@ -210,6 +214,7 @@ class Text8(CharacterTask):
     """Lower-case letters and single spaces from Wikipedia, scored as is: bits per character."""
 
     name = "text8"
+    document_name = "100,000-character chunk"
     description = "text8 test (last 5,000,000 characters of text8), bits per character"
     metric = "bits_per_char"
     unit = "char"
@@ -248,6 +253,8 @@ def encode_bytes(lm: LM, data: bytes) -> tuple[list[int], np.ndarray]:
     Valid UTF-8 runs go through the tokenizer as text; each invalid byte becomes its
     single-byte token. The tokens' bytes, concatenated, must be ``data`` exactly.
     """
+    import numpy as np  # not at import time: `gpt2eval tasks` stays fast
+
     vocab = lm.tokenizer.get_vocab()
     ids: list[int] = []
     for i, piece in enumerate(_ESCAPED.split(data.decode("utf-8", "surrogateescape"))):

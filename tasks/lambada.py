@@ -110,6 +110,7 @@ def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
 
 class Lambada(Task):
     name = "lambada"
+    document_name = "passage"
     description = "LAMBADA, OpenAI's test set (lambada_test.jsonl): last-word PPL and stop-word-filtered accuracy"
     metric = "perplexity"
     unit = "word"
@@ -186,6 +187,7 @@ class Lambada(Task):
             self._samples.append(
                 {
                     "id": d.id,
+                    "context": d.extra["context"],
                     "context_tokens": len(ctx) - len(prefix),
                     "target": d.extra["target"],
                     "target_tokens": len(score.nll),

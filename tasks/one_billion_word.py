@@ -43,6 +43,7 @@ LAST = "If the Irish vote Yes , there will be no surge of popular enthusiasm acr
 
 class OneBillionWord(StreamTask):
     name = "1bw"
+    document_name = "sentence"
     description = "One Billion Word test (heldout shard 00000), detokenized sentences, per-word perplexity"
     denominator = 159_658
     detokenizer = "one_billion_word"

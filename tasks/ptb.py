@@ -23,6 +23,7 @@ from .wikitext import lines_of
 
 class PTB(StreamTask):
     name = "ptb"
+    document_name = "sentence"  # one line of ptb.test.txt
     description = "Penn Treebank test (ptb.test.txt), detokenized stream, per-word perplexity"
     denominator = 82_430
     detokenizer = "ptb"

@@ -15,6 +15,7 @@ UNITS = ("word", "token", "char", "byte")
 
 class Text(StreamTask):
     name = "text"
+    document_name = "file"  # the whole --data-file is one document
     description = "your own UTF-8 text file (--data-file), scored as one stream"
     options = ("data_file", "unit")
     defaults = {"unit": "word"}

@@ -39,6 +39,7 @@ def articles(lines: list[str]) -> list[list[str]]:
 
 class WikiText2(StreamTask):
     name = "wikitext2"
+    document_name = "article"  # a " = Title = " heading and the lines up to the next one
     description = "WikiText-2 test (wiki.test.tokens), detokenized stream, per-word perplexity"
     denominator = 245_569
     detokenizer = "wikitext"

@@ -7,6 +7,35 @@ from gpt2eval.testing import save_tiny_gpt2
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# Tests over whole real files, wheel builds and the CI baseline: `make test` runs them,
+# `make test-fast` (pytest -m "not slow") leaves them out to stay under a minute.
+SLOW = {
+    "test_cli.py::test_ptb_full_run_has_the_exact_denominator",
+    "test_cli.py::test_detok_check_reports_round_trip_rates",
+    "test_ci_baseline.py::test_regenerated_baseline_matches_the_committed_one",
+    "test_packaging.py::test_wheel_holds_and_imports_the_mapped_packages",
+    "test_sweep.py::test_two_strides_write_results_summary_and_figure",
+    "test_detok_one_billion_word.py::test_round_trip_rate",
+    "test_detok_one_billion_word.py::test_detokenize_changes_typical_lines",
+    "test_detok_wikitext.py::test_round_trip_rate_on_test_file",
+    "test_detok_lambada.py::test_round_trip_rate",
+    "test_one_billion_word.py::test_cli_end_to_end",
+    "test_lambada.py::test_batch_size_does_not_change_any_score",
+    "test_word_tasks.py::test_exact_denominators_on_the_real_files",
+    "test_progress_ux.py::test_detok_check_failure_shows_where_not_whole_lines",
+    # The contract over whole WikiText files; the other tasks' contract runs stay fast.
+    "test_task_contract.py::test_task_contract[wikitext2]",
+    "test_task_contract.py::test_task_contract[wikitext2-raw]",
+    "test_task_contract.py::test_task_contract[wikitext103]",
+    "test_task_contract.py::test_task_contract[wikitext103-raw]",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if {f"{item.path.name}::{item.originalname}", f"{item.path.name}::{item.name}"} & SLOW:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

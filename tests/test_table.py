@@ -76,7 +76,7 @@ def test_csv_numbers_signs_and_missing_cells(results):
     assert large.loc["CBT-CN", "differs"] == "--split test"
     tiny = frame.loc["/tmp/tiny"]
     assert tiny.loc["WikiText2", "differs"] == "window 128 tokens (paper 1024); stride 64; --limit 100; task wikitext2-raw"
-    assert tiny.loc["WikiText2", "paper"] == 19.93, "other models are compared with --paper-model, gpt2-large"
+    assert tiny.loc["WikiText2", "paper"] == 19.93, "other models: the paper size nearest in parameters (774M: gpt2-large)"
 
 
 def test_markdown_rows_cells_and_footnotes(results):

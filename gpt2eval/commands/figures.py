@@ -18,8 +18,10 @@ def plot(results, output, formats):
     """Figures from result JSON files or folders (searched recursively).
 
     scaling.png: every Table 3 metric against model size, ours vs the paper's;
-    bars-<model>.png: one model against the paper's same size; stride-<model>.png: stride
-    sweeps. Error bars are the results' 95% confidence intervals where they have them.
+    bars-<model>.png: one model against the paper's size by the rule `gpt2eval table` uses
+    (the GPT-2 size its name gives, else the paper's size nearest in parameter count);
+    stride-<model>.png: stride sweeps, the metric and the tokens run through the model.
+    Error bars are the results' 95% confidence intervals where they have them.
     """
     from ..paths import check_output_dir
     from ..plot import plot_all

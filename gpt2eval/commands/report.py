@@ -7,7 +7,7 @@ import click
 
 from ..compare import ATOL, RTOL
 
-PAPER_MODELS = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "none"]
+PAPER_MODELS = ["nearest", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "none"]
 
 
 @click.command()
@@ -17,9 +17,10 @@ PAPER_MODELS = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "n
 @click.option(
     "--paper-model",
     type=click.Choice(PAPER_MODELS),
-    default="gpt2-large",
+    default="nearest",
     show_default=True,
-    help="Paper row for models whose name is not a GPT-2 size (none: no paper rows).",
+    help="Paper row for models whose name is not a GPT-2 size: nearest = the paper's size nearest in "
+         "parameter count (the rule `gpt2eval plot` uses); none: no paper rows.",
 )
 @click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): metrics recomputed from stored sums without the overlapping documents (marked †).")
 def table(paths, fmt, output, paper_model, exclude_overlap):

@@ -7,8 +7,7 @@ import click
 
 from ..config import DataConfig, ModelConfig, WindowConfig
 from ..errors import UsageError
-from ..evaluate import summary
-from ..options import build, model_options, window_options
+from ..options import LIMIT_HELP, build, model_options, task_list, window_options
 from ..registry import unique_task_names
 
 
@@ -68,20 +67,28 @@ def download(ctx, task_names, models, revision, data_dir):
 @model_options
 @window_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub].")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents per task (quick looks; not comparable).")
-@click.option("--tasks", default=None, help="Comma-separated tasks [default: the nine Table 3 tasks].")
-@click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/].")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help=LIMIT_HELP)
+@click.option("--task", "task_names", multiple=True, help="A task to run; repeat for several [default: the nine Table 3 tasks].")
+@click.option("--tasks", default=None, help="Comma-separated tasks, e.g. ptb,lambada [default: the nine Table 3 tasks].")
+@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Results go to <results-dir>/<model>/ (printed first).")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="The folder itself, instead of <results-dir>/<model>/.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
+@click.pass_context
+def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
     device and batch size do not count); a result of another config is kept, not rerun,
-    unless --force. A task whose data cannot be loaded is reported as SKIPPED and the
-    others still run.
+    unless --force. The data of every task is looked for first, then the model is loaded,
+    so a model problem is the first error; a task whose data cannot be loaded is reported
+    as SKIPPED and the others still run. Then the table is printed and written with the
+    figures. Exit 1 when a task was skipped or failed.
     """
-    from ..evaluate import evaluate_task, prepare
+    from ..evaluate import evaluate_task, limit_note, prepare, summary
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
@@ -92,12 +99,13 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg = DataConfig(data_dir=data_dir, limit=limit)
-    names = unique_task_names([t.strip() for t in tasks.split(",") if t.strip()] if tasks else table3_tasks())
-    out = check_output_dir(Path(output) if output else Path("results") / model_slug(model_cfg.model))
+    names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     for name in names:
         check_output_file(out / f"{name}.json")
     preflight(model_cfg, window_cfg)
-    lm, missing, kept = None, [], []
+    click.echo(f"results folder: {out}")
+    todo, missing, failed, kept = [], {}, {}, []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
@@ -109,17 +117,63 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
             kept.append(name)
             continue
         try:
-            task, docs = prepare(name, data_cfg)
+            todo.append(prepare(name, data_cfg))
         except UsageError as e:
-            click.echo(f"{name}: SKIPPED, data missing: {str(e).removeprefix(f'{name}: ')}", err=True)
-            missing.append(name)
+            missing[name] = str(e).removeprefix(f"{name}: ")
+    if todo or missing:
+        # Before any data message: offline, a model missing from the cache is the real error.
+        progress = Progress(enabled=not quiet)
+        lm = LM(load_model(model_cfg), window_cfg, progress=progress)
+    for name, why in missing.items():
+        click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
+    for task, docs in todo:
+        progress.label = task.name
+        try:
+            result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        except UsageError as e:
+            failed[task.name] = str(e)
+            click.echo(f"{task.name}: FAILED: {e}", err=True)
             continue
-        if lm is None:
-            lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
-        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        path = out / f"{task.name}.json"
         write_json(result, path)
-        click.echo(f"{name}: {summary(result)} -> {path}")
-    if missing:
-        click.echo(f"no result for {', '.join(missing)}: data missing (see above)", err=True)
+        click.echo(f"{task.name}: {summary(result)} -> {path}")
+        if note := limit_note(task, result):
+            click.echo(note)
+    if report:
+        write_report(out)
     if kept:
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
+    if missing or failed:
+        click.echo(not_done_message(missing, failed, data_dir), err=True)
+        ctx.exit(1)
+
+
+def write_report(folder: Path) -> None:
+    """Table 3 (printed, and as .md, .csv, .tex) and the figures from the results in ``folder``."""
+    from ..plot import plot_all
+    from ..table import build_table, load_results
+
+    if not folder.is_dir() or not load_results([str(folder)]):
+        click.echo(f"no results in {folder}: no table", err=True)
+        return
+    text = build_table([str(folder)], "markdown")
+    click.echo("\n" + text)
+    (folder / "table3.md").write_text(text, encoding="utf-8")
+    for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
+        (folder / f"table3.{suffix}").write_text(build_table([str(folder)], fmt), encoding="utf-8")
+    figures = plot_all([str(folder)], folder / "figures", ("pdf",))
+    click.echo(f"table -> {folder}/table3.{{md,csv,tex}}; {len(figures)} figure files -> {folder / 'figures'}")
+
+
+def not_done_message(missing: dict, failed: dict, data_dir) -> str:
+    """Which tasks have no result, and how to get their data."""
+    lines = []
+    if missing:
+        where = f"--data-dir {data_dir}" if data_dir else "the hub (or its local cache when offline)"
+        lines.append(f"no result for {', '.join(missing)}: data missing from {where}. Where there is network, "
+                     "`make download` fetches it into the hub cache (then rerun, offline with HF_DATASETS_OFFLINE=1), "
+                     "or `gpt2eval download --task NAME --data-dir DIR` writes the files (then rerun with DATA_DIR=DIR "
+                     "or --data-dir DIR); the README's Data section gives each file's source.")
+    if failed:
+        lines.append(f"no result for {', '.join(failed)}: failed (see above)")
+    return "\n".join(lines)

@@ -7,26 +7,28 @@ from pathlib import Path
 import click
 
 from ..config import DataConfig, ModelConfig, WindowConfig
-from ..options import build, data_options, model_options, window_options
+from ..options import build, data_options, model_options, task_list, window_options
 
 
 @click.command()
-@click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
+@click.option("--task", "task_names", multiple=True, help="Task name; repeat for several (`gpt2eval tasks` lists them).")
+@click.option("--tasks", default=None, help="Comma-separated task names, as lm-eval takes them: --tasks ptb,lambada.")
 @model_options
 @window_options
 @data_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
 @click.option("--force", is_flag=True, help="Replace an existing result of another config (kept otherwise).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(task_names, output, log_samples, force, quiet, **opts):
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
+def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
     Data, options and output paths are checked for every task before the model loads, and
     each result is written as soon as its task finishes. An existing result of another
-    config is kept (the run stops before any work) unless --force.
+    config is kept (the run stops before any work) unless --force. With several tasks, the
+    table against the paper's numbers is printed at the end.
     """
-    from ..evaluate import evaluate_task, output_path, prepare, summary
+    from ..evaluate import evaluate_task, limit_note, output_path, prepare, summary
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
@@ -34,19 +36,26 @@ def run(task_names, output, log_samples, force, quiet, **opts):
     from ..registry import unique_task_names
     from ..results import write_json
 
+    names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
-    task_names = unique_task_names(task_names)
-    paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
+    names = unique_task_names(names)
+    paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
     check_outputs(paths.values(), log_samples, force, model_cfg, window_cfg, data_cfg)
-    prepared = [prepare(name, data_cfg) for name in task_names]
+    prepared = [prepare(name, data_cfg) for name in names]
     preflight(model_cfg, window_cfg)
-    lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
+    progress = Progress(enabled=not quiet)
+    lm = LM(load_model(model_cfg), window_cfg, progress=progress)
     for task, docs in prepared:
+        progress.label = task.name
         result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
         write_json(result, paths[task.name])
         click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
+        if note := limit_note(task, result):
+            click.echo(note)
         if log_samples:
-            write_samples(task, paths[task.name])
+            write_samples(task, paths[task.name], result)
+    if len(names) > 1:
+        echo_table([str(p) for p in paths.values()])
 
 
 def check_outputs(paths, log_samples, force, model_cfg, window_cfg, data_cfg) -> None:
@@ -61,14 +70,35 @@ def check_outputs(paths, log_samples, force, model_cfg, window_cfg, data_cfg) ->
         check_replace(path, model_cfg, window_cfg, data_cfg, force)
 
 
-def write_samples(task, result_path: Path) -> None:
+def echo_table(paths: list[str]) -> None:
+    """The table of these results against the paper's numbers (as `gpt2eval table`)."""
+    from ..table import build_table
+
+    click.echo("\n" + build_table(paths, "markdown"), nl=False)
+
+
+def write_samples(task, result_path: Path, result: dict) -> None:
+    """``<result>.samples.jsonl``: the task's own records (LAMBADA passages, CBT questions),
+    else one record per document from the result's sums (stream tasks: NLL and tokens)."""
     samples = task.samples() if hasattr(task, "samples") else None
     if samples is None:
-        click.echo(f"{task.name}: no per-example records for this task (--log-samples)", err=True)
-        return
+        columns = result["per_document"]
+        samples = [dict(zip(columns, row)) for row in zip(*columns.values())]
     path = result_path.with_suffix(".samples.jsonl")
     path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
     click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
+
+
+def first_difference(original: str, roundtrip: str, width: int = 24) -> str:
+    """Where two lines first differ, with ``width`` characters either side: lines are long."""
+    at = next((i for i, (a, b) in enumerate(zip(original, roundtrip)) if a != b), min(len(original), len(roundtrip)))
+    lo = max(0, at - width)
+
+    def window(text: str) -> str:
+        return ("…" if lo else "") + repr(text[lo : at + width])[1:-1] + ("…" if at + width < len(text) else "")
+
+    return (f"  first difference at character {at:,} of {len(original):,}:\n"
+            f"    original:  {window(original)}\n    roundtrip: {window(roundtrip)}")
 
 
 @click.command(name="detok-check")
@@ -97,21 +127,22 @@ def detok_check(task_names, data_dir, split, show):
         ok = len(lines) - len(bad)
         click.echo(f"{name}: detokenizer {task.detokenizer}: {ok:,}/{len(lines):,} lines round-trip ({100 * ok / max(1, len(lines)):.3f}%)")
         for line in bad[:show]:
-            click.echo(f"  original:  {line!r}\n  roundtrip: {module.tokenize(module.detokenize(line))!r}")
+            click.echo(first_difference(line, module.tokenize(module.detokenize(line))))
 
 
 @click.command(name="tasks")
 def list_tasks():
-    """List registered tasks with metric, denominator and the paper's gpt2-large number."""
+    """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
     from ..paper import paper_value
-    from ..registry import get_task_class, task_names
+    from ..registry import ALIASES, get_task_class, task_names
 
-    rows = [("task", "metric", "denominator", "paper gpt2-large", "description")]
+    rows = [("task", "metric", "denominator", "document", "paper gpt2-large", "description")]
     for name in task_names():
         cls = get_task_class(name)
         paper = paper_value(name, "gpt2-large", cls.metric)
         denominator = f"{cls.denominator:,} {cls.unit}s" if cls.denominator else f"per {cls.unit}"
-        rows.append((name, cls.metric, denominator, "-" if paper is None else f"{paper:g}", cls.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rows.append((name, cls.metric, denominator, cls.document_name, "-" if paper is None else f"{paper:g}", cls.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
+    click.echo("aliases (lm-eval's names): " + ", ".join(f"{a} = {t}" for a, t in ALIASES.items()))
