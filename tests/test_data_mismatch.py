@@ -47,7 +47,7 @@ def two_runs(tiny_model_dir, data_dir, half_ptb, tmp_path_factory):
 
 def test_summary_line_says_the_data_differ(two_runs):
     _, half, output = two_runs
-    [line] = [line for line in output.splitlines() if line.startswith("ptb: ")]
+    [line] = [line for line in output.splitlines() if line.startswith("ptb: word_perplexity=")]
     assert "word_perplexity=" in line and "† DATA MISMATCH: not the published file (ptb.test.txt sha256 " in line
     assert json.loads((half / "ptb.json").read_text())["data"]["files"][0]["checksum"] == "mismatch"
 
