@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from .commands.cache import cache
 from .commands.figures import plot, sweep_stride
 from .commands.report import compare, table
 from .commands.reproduce import download, reproduce
@@ -33,3 +34,4 @@ def main():
 
 for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce):
     main.add_command(command)
+main.add_command(cache)

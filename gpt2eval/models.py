@@ -7,6 +7,7 @@ import torch
 
 from .config import ModelConfig
 from .errors import UsageError
+from .fingerprint import check_revision, weights_sha256
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -19,6 +20,7 @@ class LoadedModel:
     dtype: torch.dtype
     context_length: int
     n_parameters: int
+    weights_sha256: str | None = None  # a local directory's weight + config files; None for a hub id
 
     @property
     def eos_id(self) -> int:
@@ -74,6 +76,7 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    check_revision(cfg.model, cfg.revision)
     hf_logging.disable_progress_bar()  # our own bar reports scoring; loading is quick or cached
     quiet_hub_retries()
     device = resolve_device(cfg.device)
@@ -96,4 +99,5 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
         dtype=dtype,
         context_length=context_length(model.config),
         n_parameters=sum(p.numel() for p in model.parameters()),
+        weights_sha256=weights_sha256(cfg.model),
     )

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
-from ..options import build, data_options, model_options, window_options
+from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
+from ..options import build, data_options, model_options, run_options, window_options
 
 
 @click.command()
@@ -15,6 +16,7 @@ from ..options import build, data_options, model_options, window_options
 @model_options
 @window_options
 @data_options
+@run_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -22,33 +24,74 @@ def run(task_names, output, log_samples, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
     Data and options are checked for every task before the model loads, and each result
-    is written as soon as its task finishes.
+    is written as soon as its task finishes. Finished work units are cached beside the
+    output, so a killed run, rerun the same way, resumes where it stopped. Under torchrun
+    every process takes its share of the work units (see README, Running on many GPUs).
     """
+    from ..atomic import OutputLock
+    from ..distributed import from_env
     from ..evaluate import evaluate_task, output_path, prepare, summary
+    from ..fingerprint import check_revision
     from ..lm import LM
     from ..models import load_model
-    from ..progress import Progress
     from ..results import write_json
 
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
+    run_cfg = build(RunConfig, opts)
+    dist = from_env()
+    check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
     prepared = [prepare(name, data_cfg) for name in task_names]
-    lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
-    for task, docs in prepared:
-        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
-        write_json(result, paths[task.name])
-        click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
-        if log_samples:
-            write_samples(task, paths[task.name])
+    lock = OutputLock()
+    for path in paths.values() if dist.is_main else ():
+        lock.acquire(path)  # a second process on the same --output stops here, before the model loads
+    device = dist.device(model_cfg.device)
+    dist.init(device)
+    try:
+        loaded = load_model(replace(model_cfg, device=device))
+        runner = make_runner(run_cfg, model_cfg, loaded, dist, next(iter(paths.values())).parent, quiet)
+        lm = LM(loaded, window_cfg, runner=runner)
+        for task, docs in prepared:
+            result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+            stats = runner.report(task.name)
+            if not dist.is_main:
+                continue
+            result["config"]["run"] = asdict(run_cfg)
+            result["run"] = {"world_size": dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
+                             "cache": str(runner.cache.path) if runner.cache else None}
+            write_json(result, paths[task.name])
+            click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
+            if log_samples:
+                write_samples(task, paths[task.name])
+    finally:
+        dist.close()
+        lock.release()
+
+
+def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
+    """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
+    from ..cache import FILENAME, Cache
+    from ..fingerprint import model_fingerprint
+    from ..progress import Progress
+    from ..units import Runner
+
+    cache = None
+    if run_cfg.cache and dist.is_main:
+        cache = Cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
+    fingerprint = model_fingerprint(model_cfg, loaded) if cache else None
+    progress = Progress(enabled=not quiet and dist.is_main)
+    return Runner(fingerprint, cache, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
 
 
 def write_samples(task, result_path: Path) -> None:
+    from ..atomic import write_text
+
     samples = task.samples() if hasattr(task, "samples") else None
     if samples is None:
         click.echo(f"{task.name}: no per-example records for this task (--log-samples)", err=True)
         return
     path = result_path.with_suffix(".samples.jsonl")
-    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
     click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
 
 
