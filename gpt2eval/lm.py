@@ -74,7 +74,7 @@ class LM:
         a function of the spans alone, so the cut stays independent of the world size.
         """
         order = sorted(range(len(spans)), key=lambda i: -len(spans[i].input_ids))
-        items = [[list(spans[i].input_ids), list(spans[i].target_ids)] for i in order]
+        items = [[_as_list(spans[i].input_ids), _as_list(spans[i].target_ids)] for i in order]
         records = self.runner.map(
             "spans", items, self._compute_spans, self._params(), cost=lambda it: len(it[0]),
             weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
@@ -124,6 +124,11 @@ class LM:
             logits, positions = self.scorer.forward(batch, sorted(set(last)))  # (B, P, V)
             column = {p: j for j, p in enumerate(positions)}
             yield logits[range(len(batch)), [column[n] for n in last]].float().cpu()  # (B, V)
+
+
+def _as_list(ids) -> list:
+    # Spans of a long stream hold millions of ids: share their lists rather than copy them.
+    return ids if isinstance(ids, list) else list(ids)
 
 
 class _SpansThroughUnits:

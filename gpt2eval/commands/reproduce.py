@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
+from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from ..errors import UsageError
 from ..evaluate import summary
-from ..options import build, model_options, window_options
+from ..options import build, model_options, run_options, window_options
 
 
 def table3_tasks() -> list[str]:
@@ -51,6 +51,7 @@ def download(task_names, models, revision, data_dir):
 @click.option("--tasks", default=None, help="Comma-separated tasks [default: the nine Table 3 tasks].")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/].")
 @click.option("--force", is_flag=True, help="Rerun tasks that already have a result of the same config.")
+@run_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
@@ -62,9 +63,10 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     from ..evaluate import evaluate_task, prepare
     from ..lm import LM
     from ..models import load_model
-    from ..progress import Progress
+    from ..distributed import Dist
     from ..registry import get_task_class
     from ..results import model_slug, write_json
+    from .run import make_runner, record_run
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg = DataConfig(data_dir=data_dir, limit=limit)
@@ -88,8 +90,10 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
             missing.append(name)
             continue
         if lm is None:
-            lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
+            loaded = load_model(model_cfg)
+            lm = LM(loaded, window_cfg, runner=make_runner(build(RunConfig, opts), model_cfg, loaded, Dist(), out, quiet))
         result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        record_run(result, build(RunConfig, opts), lm.runner)  # a killed task resumes from the unit cache
         write_json(result, path)
         click.echo(f"{name}: {summary(result)} -> {path}")
     if missing:

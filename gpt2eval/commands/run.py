@@ -53,12 +53,9 @@ def run(task_names, output, log_samples, quiet, **opts):
         lm = LM(loaded, window_cfg, runner=runner)
         for task, docs in prepared:
             result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
-            stats = runner.report(task.name)
+            record_run(result, run_cfg, runner)
             if not dist.is_main:
                 continue
-            result["config"]["run"] = asdict(run_cfg)
-            result["run"] = {"world_size": dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
-                             "cache": str(runner.cache.path) if runner.cache else None}
             write_json(result, paths[task.name])
             click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
             if log_samples:
@@ -66,6 +63,14 @@ def run(task_names, output, log_samples, quiet, **opts):
     finally:
         dist.close()
         lock.release()
+
+
+def record_run(result: dict, run_cfg, runner) -> None:
+    """The run options, and how the work was done: world size, units, units from the cache."""
+    stats = runner.report(result["task"])
+    result["config"]["run"] = asdict(run_cfg)
+    result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
+                     "cache": str(runner.cache.path) if runner.cache else None}
 
 
 def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
