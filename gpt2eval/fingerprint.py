@@ -58,5 +58,7 @@ def model_fingerprint(model_cfg, loaded) -> dict:
         "weights_sha256": weights,
         "dtype": str(loaded.dtype).removeprefix("torch."),
         "device_type": loaded.device.type,
+        # On a CPU the thread count changes how sums are split, and so the last bits of a score.
+        "cpu_threads": torch.get_num_threads() if loaded.device.type == "cpu" else None,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "gpt2eval": __version__},
     }
