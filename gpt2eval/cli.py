@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from .commands.cache import cache
 from .commands.figures import plot, sweep_stride
 from .commands.overlap import overlap
 from .commands.report import compare, table
@@ -39,3 +40,4 @@ def main():
 for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce):
     main.add_command(command)
 main.add_command(overlap)  # gpt2eval/commands/overlap.py
+main.add_command(cache)

@@ -50,3 +50,12 @@ class DataConfig:
     stopword_filter: Optional[str] = None  # lambada: word | token (bflm)
     stopwords: Optional[str] = None  # lambada: nltk179 | nltk127
     cbt_join: Optional[str] = None  # cbt: space | newline
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How a run is carried out: never what it computes (a cached unit is bit-identical)."""
+
+    cache: bool = True  # keep finished work units, so a killed run resumes where it stopped
+    cache_dir: Optional[str] = None  # None: beside the output
+    unit_tokens: int = 8192  # input tokens per work unit: at most this much work is lost to a kill

@@ -8,6 +8,7 @@ import torch
 from .config import ModelConfig
 from .errors import UsageError
 from .model_checks import check_causal, check_location, load_error
+from .fingerprint import check_revision, weights_sha256
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -20,6 +21,7 @@ class LoadedModel:
     dtype: torch.dtype
     context_length: int
     n_parameters: int
+    weights_sha256: str | None = None  # a local directory's weight + config files; None for a hub id
 
     @property
     def eos_id(self) -> int:
@@ -76,6 +78,7 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    check_revision(cfg.model, cfg.revision)
     # Loading weights from disk is quick: no bar. But transformers' switch also silences
     # the hub's download bars, and fetching gpt2-xl takes minutes: turn those back on.
     hf_logging.disable_progress_bar()
@@ -99,4 +102,5 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
         dtype=dtype,
         context_length=context_length(model.config),
         n_parameters=sum(p.numel() for p in model.parameters()),
+        weights_sha256=weights_sha256(cfg.model),
     )

@@ -110,6 +110,18 @@ def data_options(f):
     return f
 
 
+def run_options(f):
+    for option in reversed(
+        [
+            click.option("--cache/--no-cache", default=True, show_default=True, help="Keep finished work units: a killed run resumes where it stopped."),
+            click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Where the work-unit cache lives [default: beside the output]."),
+            click.option("--unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True, help="Input tokens per work unit (what a kill can lose)."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
 def build(cls, opts: dict):
     """A config dataclass from the click options that share its field names."""
     return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import platform
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
+from .atomic import write_text
 from .bootstrap import uncertainty
 
 
@@ -87,6 +87,7 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
             "name": model_cfg.model,
             "revision": model_cfg.revision,
             "commit": getattr(loaded.model.config, "_commit_hash", None),
+            "weights_sha256": loaded.weights_sha256,  # a local model's files (fingerprint.py)
             "n_parameters": loaded.n_parameters,
             "dtype": str(loaded.dtype).removeprefix("torch."),
             "device": str(loaded.device),
@@ -102,8 +103,5 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
 
 
 def write_json(result: dict, path: Path) -> None:
-    """Atomic write: a crash never leaves half a result behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, allow_nan=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Atomic write: a crash never leaves half a result behind (``atomic.write_text``)."""
+    write_text(path, json.dumps(result, indent=1, allow_nan=True) + "\n")

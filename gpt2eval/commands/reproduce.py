@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
+from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from ..errors import UsageError
-from ..options import LIMIT_HELP, build, model_options, task_list, window_options
+from ..options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
 from ..registry import unique_task_names
 
 
@@ -76,6 +76,7 @@ def download(ctx, task_names, models, revision, data_dir):
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
+@run_options
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @click.pass_context
 def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
@@ -88,17 +89,18 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     as SKIPPED and the others still run. Then the table is printed and written with the
     figures. Exit 1 when a task was skipped or failed.
     """
+    from ..distributed import Dist
     from ..evaluate import evaluate_task, limit_note, prepare, summary
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
     from ..overwrite import config_differences
     from ..paths import check_output_dir, check_output_file
-    from ..progress import Progress
     from ..results import model_slug, write_json
+    from .run import make_runner, record_run
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
-    data_cfg = DataConfig(data_dir=data_dir, limit=limit)
+    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     for name in names:
@@ -122,18 +124,20 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
             missing[name] = str(e).removeprefix(f"{name}: ")
     if todo or missing:
         # Before any data message: offline, a model missing from the cache is the real error.
-        progress = Progress(enabled=not quiet)
-        lm = LM(load_model(model_cfg), window_cfg, progress=progress)
+        loaded = load_model(model_cfg)
+        lm = LM(loaded, window_cfg, runner=make_runner(run_cfg, model_cfg, loaded, Dist(), out, quiet))
     for name, why in missing.items():
         click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
     for task, docs in todo:
-        progress.label = task.name
+        if lm.progress is not None:
+            lm.progress.label = task.name
         try:
             result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
         except UsageError as e:
             failed[task.name] = str(e)
             click.echo(f"{task.name}: FAILED: {e}", err=True)
             continue
+        record_run(result, run_cfg, lm.runner)  # a killed task resumes from the unit cache
         path = out / f"{task.name}.json"
         write_json(result, path)
         click.echo(f"{task.name}: {summary(result)} -> {path}")

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
-from ..options import build, data_options, model_options, task_list, window_options
+from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
+from ..options import build, data_options, model_options, run_options, task_list, window_options
 
 
 @click.command()
@@ -16,6 +17,7 @@ from ..options import build, data_options, model_options, task_list, window_opti
 @model_options
 @window_options
 @data_options
+@run_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
 @click.option("--force", is_flag=True, help="Replace an existing result of another config (kept otherwise).")
@@ -25,37 +27,59 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
 
     Data, options and output paths are checked for every task before the model loads, and
     each result is written as soon as its task finishes. An existing result of another
-    config is kept (the run stops before any work) unless --force. With several tasks, the
-    table against the paper's numbers is printed at the end.
+    config is kept (the run stops before any work) unless --force. Finished work units are
+    cached beside the output, so a killed run, rerun the same way, resumes where it
+    stopped. Under torchrun every process takes its share of the work units (see README,
+    Running on many GPUs). With several tasks, the table against the paper's numbers is
+    printed at the end.
     """
+    from ..atomic import OutputLock
+    from ..distributed import from_env
     from ..evaluate import evaluate_task, limit_note, output_path, prepare, summary
+    from ..fingerprint import check_revision
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
-    from ..progress import Progress
     from ..registry import unique_task_names
     from ..results import write_json
 
     names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     names = unique_task_names(names)
+    run_cfg = build(RunConfig, opts)
+    dist = from_env()
+    check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
     check_outputs(paths.values(), log_samples, force, model_cfg, window_cfg, data_cfg)
     prepared = [prepare(name, data_cfg) for name in names]
     preflight(model_cfg, window_cfg)
-    progress = Progress(enabled=not quiet)
-    lm = LM(load_model(model_cfg), window_cfg, progress=progress)
-    for task, docs in prepared:
-        progress.label = task.name
-        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
-        write_json(result, paths[task.name])
-        click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
-        if note := limit_note(task, result):
-            click.echo(note)
-        if log_samples:
-            write_samples(task, paths[task.name], result)
-    if len(names) > 1:
-        echo_table([str(p) for p in paths.values()])
+    lock = OutputLock()
+    for path in paths.values() if dist.is_main else ():
+        lock.acquire(path)  # a second process on the same --output stops here, before the model loads
+    device = dist.device(model_cfg.device)
+    dist.init(device)
+    try:
+        loaded = load_model(replace(model_cfg, device=device))
+        runner = make_runner(run_cfg, model_cfg, loaded, dist, next(iter(paths.values())).parent, quiet)
+        lm = LM(loaded, window_cfg, runner=runner)
+        for task, docs in prepared:
+            if lm.progress is not None:
+                lm.progress.label = task.name
+            result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+            record_run(result, run_cfg, runner)
+            if not dist.is_main:
+                continue
+            write_json(result, paths[task.name])
+            click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
+            if note := limit_note(task, result):
+                click.echo(note)
+            if log_samples:
+                write_samples(task, paths[task.name], result)
+        if len(names) > 1 and dist.is_main:
+            echo_table([str(p) for p in paths.values()])
+    finally:
+        dist.close()
+        lock.release()
 
 
 def check_outputs(paths, log_samples, force, model_cfg, window_cfg, data_cfg) -> None:
@@ -77,15 +101,40 @@ def echo_table(paths: list[str]) -> None:
     click.echo("\n" + build_table(paths, "markdown"), nl=False)
 
 
+def record_run(result: dict, run_cfg, runner) -> None:
+    """The run options, and how the work was done: world size, units, units from the cache."""
+    stats = runner.report(result["task"])
+    result["config"]["run"] = asdict(run_cfg)
+    result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
+                     "cache": str(runner.cache.path) if runner.cache else None}
+
+
+def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
+    """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
+    from ..cache import FILENAME, Cache
+    from ..fingerprint import model_fingerprint
+    from ..progress import Progress
+    from ..units import Runner
+
+    cache = None
+    if run_cfg.cache and dist.is_main:
+        cache = Cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
+    fingerprint = model_fingerprint(model_cfg, loaded) if cache else None
+    progress = Progress(enabled=not quiet and dist.is_main)
+    return Runner(fingerprint, cache, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
+
+
 def write_samples(task, result_path: Path, result: dict) -> None:
     """``<result>.samples.jsonl``: the task's own records (LAMBADA passages, CBT questions),
     else one record per document from the result's sums (stream tasks: NLL and tokens)."""
+    from ..atomic import write_text
+
     samples = task.samples() if hasattr(task, "samples") else None
     if samples is None:
         columns = result["per_document"]
         samples = [dict(zip(columns, row)) for row in zip(*columns.values())]
     path = result_path.with_suffix(".samples.jsonl")
-    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
     click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
 
 
