@@ -95,6 +95,8 @@ class LM:
         Longest first, so that a unit, and so a batch, holds similar lengths; the order is
         a function of the spans alone, so the cut stays independent of the world size.
         """
+        from .scoring import SpanScore
+
         order = sorted(range(len(spans)), key=lambda i: -len(spans[i].input_ids))
         items = [[_as_list(spans[i].input_ids), _as_list(spans[i].target_ids)] for i in order]
         records = self.runner.map(

@@ -45,6 +45,10 @@ UNIT_TOKENS = 8192  # input tokens per unit: ~a batch of 1024-token windows; wha
 FORMAT = 1  # bump when the meaning of stored records changes
 
 
+# What the progress bar calls each request kind: "ptb scoring: 4,000/10,000 tokens ...".
+PHASES = {"spans": "scoring", "topk": "next-word search", "logits": "next-token logits"}
+
+
 class Runner:
     def __init__(self, fingerprint: dict | None = None, cache=None, dist: Dist | None = None, progress=None, unit_tokens: int = UNIT_TOKENS, label: str = "?"):
         assert unit_tokens >= 1, f"unit_tokens must be >= 1, got {unit_tokens}"
@@ -83,7 +87,7 @@ class Runner:
             records[u] = recs
         W, bar = self.dist.world_size, self.progress if weight else None
         if bar and missing:
-            bar.start(sum(weight(items[i]) for u in missing for i in range(*units[u])), kind)
+            bar.start(sum(weight(items[i]) for u in missing for i in range(*units[u])), PHASES.get(kind, kind))
         try:
             for r in range(0, len(missing), W):
                 mine = missing[r + self.dist.rank] if r + self.dist.rank < len(missing) else None
