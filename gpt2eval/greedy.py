@@ -26,8 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import torch
-
 
 @dataclass
 class WordPrediction:
@@ -61,9 +59,8 @@ def predict_words_cached(prefix, tokenizer, first, accept: Callable[[str], bool]
         words = [[int(first[b, rank])] for b in pending]
 
         def next_tokens(idx):
-            logits = prefix.extend([pending[i] for i in idx], [words[i] for i in idx])  # (R, M, V)
-            last = torch.as_tensor([len(words[i]) - 1 for i in idx], device=logits.device)
-            return logits[torch.arange(len(idx), device=logits.device), last].float().argmax(-1).tolist()
+            logits = prefix.extend([pending[i] for i in idx], [words[i] for i in idx], last_only=True)  # (R, V)
+            return logits.float().argmax(-1).tolist()
 
         return _grow(tokenizer, words, 1, max_tokens, next_tokens)
 
@@ -123,6 +120,8 @@ def _grow(tokenizer, seqs: list[list[int]], n_given: int, max_tokens: int, next_
 
 def _next(lm, seqs: Sequence[Sequence[int]], k: int):
     """Top-``k`` next-token ids after each sequence: (N, k), most probable first."""
+    import torch
+
     order = sorted(range(len(seqs)), key=lambda i: -min(len(seqs[i]), lm.max_length))
     out = torch.empty((len(seqs), k), dtype=torch.long)
     if seqs:

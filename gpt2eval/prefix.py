@@ -59,7 +59,8 @@ class PrefixCache:
         ids = _right_padded(contexts, self.T, pad_id)
         last = sorted({n - 1 for n in self.lengths})
         extra = {}
-        if "logits_to_keep" in inspect.signature(model.forward).parameters:
+        self._keep = "logits_to_keep" in inspect.signature(model.forward).parameters
+        if self._keep:
             extra["logits_to_keep"] = torch.as_tensor(last, device=self.device)  # output layer at the ends only
         else:
             last = list(range(self.T))
@@ -74,8 +75,9 @@ class PrefixCache:
     def supported(self) -> bool:
         return self.kv is not None
 
-    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]]) -> torch.Tensor:
-        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``: (R, M, V)."""
+    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]], last_only: bool = False) -> torch.Tensor:
+        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``:
+        (R, M, V); with ``last_only``, after each suffix's last token only: (R, V)."""
         assert self.supported and len(rows) == len(suffixes) and all(suffixes), "non-empty suffixes of known rows"
         from transformers.cache_utils import DynamicCache
 
@@ -88,12 +90,19 @@ class PrefixCache:
         mask[:, : self.T] = (torch.arange(self.T)[None, :] < n[:, None]).long()
         positions = n[:, None] + torch.arange(M)[None, :]  # (R, M) continue the context's positions
         ids = _right_padded(suffixes, M, self.pad_id)
+        ends = [len(s) - 1 for s in suffixes]
+        keep = sorted(set(ends)) if last_only and self._keep else list(range(M))
+        extra = {"logits_to_keep": torch.as_tensor(keep, device=self.device)} if len(keep) < M else {}
         with torch.inference_mode():
-            out = self.model(
+            logits = self.model(
                 input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache},
-            )
-        return out.logits  # (R, M, V)
+                position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache}, **extra,
+            ).logits  # (R, P, V)
+        if not last_only:
+            return logits
+        column = {p: j for j, p in enumerate(keep)}
+        at = torch.as_tensor([column[e] for e in ends], device=self.device)
+        return logits[torch.arange(len(rows), device=self.device), at]  # (R, V)
 
 
 def score_from_prefix(prefix: PrefixCache, rows: Sequence[int], conts: Sequence[Sequence[int]]) -> list[SpanScore]:
