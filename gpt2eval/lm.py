@@ -25,6 +25,12 @@ class LM:
         self.eos_prefix = window.eos_prefix
         check_window(self.max_length, self.stride, loaded.context_length)
         self.scorer = Scorer(loaded.model, window.batch_size, pad_id=self._pad_id(), progress=progress)
+        self._prefix_tokens = 0
+
+    @property
+    def forward_tokens(self) -> int:
+        """Input positions run through the model so far, padding included (for MFU)."""
+        return self.scorer.forward_tokens + self._prefix_tokens
 
     def _pad_id(self) -> int:
         # Right padding is never attended to by a real position, so any id will do.
@@ -135,6 +141,7 @@ class LM:
             batch = idx[lo : lo + bs]
             prefix = PrefixCache(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
             yield batch, prefix if prefix.supported else None
+            self._prefix_tokens += prefix.forward_tokens
 
     def logits_next(self, contexts: Sequence[Sequence[int]]):
         """Next-token logits after each context (its end kept when too long; an empty one

@@ -57,6 +57,7 @@ class PrefixCache:
         self.pad_id = pad_id
         self._arg = _cache_arg(model)
         ids = _right_padded(contexts, self.T, pad_id)
+        self.forward_tokens = ids.numel()  # input positions run, padding included
         last = sorted({n - 1 for n in self.lengths})
         extra = {}
         self._keep = "logits_to_keep" in inspect.signature(model.forward).parameters
@@ -90,6 +91,7 @@ class PrefixCache:
         mask[:, : self.T] = (torch.arange(self.T)[None, :] < n[:, None]).long()
         positions = n[:, None] + torch.arange(M)[None, :]  # (R, M) continue the context's positions
         ids = _right_padded(suffixes, M, self.pad_id)
+        self.forward_tokens += ids.numel()
         ends = [len(s) - 1 for s in suffixes]
         keep = sorted(set(ends)) if last_only and self._keep else list(range(M))
         extra = {"logits_to_keep": torch.as_tensor(keep, device=self.device)} if len(keep) < M else {}

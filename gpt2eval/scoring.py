@@ -54,6 +54,7 @@ class Scorer:
         self.batch_size = batch_size
         self.pad_id = pad_id
         self.progress = progress  # a gpt2eval.progress.Progress, or None
+        self.forward_tokens = 0  # input positions run, padding included: what MFU counts
         # Whether the model can run its output layer at chosen positions only.
         self.logits_to_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
 
@@ -96,6 +97,7 @@ class Scorer:
         ids = torch.full((len(inputs), T), self.pad_id, dtype=torch.long)
         for b, x in enumerate(inputs):
             ids[b, : lengths[b]] = torch.as_tensor(x, dtype=torch.long)
+        self.forward_tokens += ids.numel()
         extra = {}
         if positions is not None and len(positions) < T and self.logits_to_keep:
             extra["logits_to_keep"] = torch.as_tensor(positions, device=self.device)
