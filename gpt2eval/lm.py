@@ -14,6 +14,7 @@ from .errors import UsageError
 if TYPE_CHECKING:  # torch enters with the scorer, so listing tasks never imports it
     from .models import LoadedModel
     from .scoring import Span, SpanScore
+    from .greedy import WordPrediction
     from .units import Runner
 
 
@@ -37,10 +38,16 @@ class LM:
         self.runner = runner or Runner(progress=progress)
         self.progress = self.runner.progress  # a gpt2eval.progress.Progress, or None
         self.batch_size_auto = auto
+        self._prefix_tokens = 0
         if auto:
             from .autobatch import find_batch_size
 
             self.scorer.batch_size = find_batch_size(self.scorer, self.max_length, loaded.eos_id)
+
+    @property
+    def forward_tokens(self) -> int:
+        """Input positions run through the model so far, padding included (for MFU)."""
+        return self.scorer.forward_tokens + self._prefix_tokens
 
     def _pad_id(self) -> int:
         # Right padding is never attended to by a real position, so any id will do.
@@ -114,6 +121,138 @@ class LM:
         scores = self.scorer.score([Span(inputs, targets) for inputs, targets in items])
         return [{"nll": s.nll, "greedy": s.greedy} for s in scores]
 
+    def score_shared_context(self, items: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]]) -> list[list[SpanScore]]:
+        """log p(continuation | context) for every continuation of each item, the context run
+        once and the continuations from its KV cache (``gpt2eval.prefix``).
+
+        Items are independent: one item ``(context, [continuation, ...])`` in, one list of
+        scores (one per continuation) out; an item's scores do not depend on which items
+        share its batch beyond float rounding, and equal ``score_continuations`` of its pairs
+        within float32 rounding. Items go through the work units (kind ``shared``: cached,
+        and shared out over torchrun ranks question by question). ``batch_size`` contexts
+        run per prefix pass. An item whose context + continuation does not fit the window
+        (each continuation would keep a different end of the context) is scored pair by
+        pair, as ``score_continuations``.
+        """
+        import numpy as np
+
+        from .scoring import SpanScore
+
+        items = [[list(ctx) or [self.loaded.eos_id], [list(c) for c in conts]] for ctx, conts in items]
+        records = self.runner.map(
+            "shared", items, self._compute_shared, self._params(), cost=lambda it: len(it[0]) + sum(map(len, it[1])),
+            weight=lambda it: sum(map(len, it[1])), multiple=self.scorer.batch_size,
+        )
+        out = []
+        for rec in records:
+            cuts = np.cumsum(rec["lengths"])[:-1]
+            out.append([SpanScore(n, g) for n, g in zip(np.split(rec["nll"], cuts), np.split(rec["greedy"], cuts))])
+        return out
+
+    def _compute_shared(self, items: list) -> list[dict]:
+        """One unit of ``score_shared_context``, computed here (inside a unit: no other map)."""
+        import numpy as np
+
+        from .prefix import score_from_prefix
+        from .scoring import continuation_span
+
+        fits = [len(ctx) + max(map(len, conts)) - 1 <= self.max_length for ctx, conts in items]
+        out: list = [None] * len(items)
+        for idx, prefix in self._prefixes([i for i, ok in enumerate(fits) if ok], [ctx for ctx, _ in items]):
+            if prefix is None:  # a cache we cannot copy: unshared
+                fits = [ok and i not in idx for i, ok in enumerate(fits)]
+                continue
+            rows = [b for b, i in enumerate(idx) for _ in items[i][1]]
+            scores = iter(score_from_prefix(prefix, rows, [c for i in idx for c in items[i][1]]))
+            for i in idx:
+                out[i] = [next(scores) for _ in items[i][1]]
+        rest = [i for i, ok in enumerate(fits) if not ok]
+        spans = [continuation_span(items[i][0], c, self.max_length) for i in rest for c in items[i][1]]
+        scores = iter(self.scorer.score(spans))
+        for i in rest:
+            out[i] = [next(scores) for _ in items[i][1]]
+        return [
+            {"nll": np.concatenate([x.nll for x in row]), "greedy": np.concatenate([x.greedy for x in row]),
+             "lengths": np.array([len(x.nll) for x in row], dtype=np.int64)}
+            for row in out
+        ]
+
+    def score_and_predict_word(
+        self, items: Sequence[tuple[Sequence[int], Sequence[int]]], accept, topk: int, max_tokens: int, rule: str
+    ) -> list[tuple[SpanScore, WordPrediction]]:
+        """log p(continuation | context) and the filtered greedy next word after the context
+        (``gpt2eval.greedy``), from one pass over each context: the word search's steps run
+        from the context's KV cache.
+
+        Items are independent: one ``(context, continuation)`` in, one (score, prediction)
+        out; the result does not depend on which items share its batch beyond float
+        rounding (which can flip a greedy argmax only at a near tie). It depends on
+        ``accept``, ``topk`` and ``max_tokens``, the task's protocol options; ``rule`` names
+        what ``accept`` accepts (e.g. the stop-word list), since it is part of the work
+        units' cache key (kind ``word``: cached, and shared out over torchrun ranks passage
+        by passage). An item whose context + word does not fit the window is run as
+        ``score_continuations`` + ``predict_words``, which slide the window as they go.
+        """
+        from .greedy import WordPrediction
+        from .scoring import SpanScore
+
+        items = [[list(ctx) or [self.loaded.eos_id], list(cont)] for ctx, cont in items]
+        records = self.runner.map(
+            "word", items, lambda unit: self._compute_word(unit, accept, topk, max_tokens),
+            {**self._params(), "rule": rule, "topk": topk, "max_tokens": max_tokens},
+            cost=lambda it: len(it[0]) + max_tokens, weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
+        )
+        return [
+            (SpanScore(r["nll"], r["greedy"]),
+             WordPrediction(_text(r["greedy_word"]), _text(r["word"]), int(r["rank"][0])))
+            for r in records
+        ]
+
+    def _compute_word(self, items: list, accept, topk: int, max_tokens: int) -> list[dict]:
+        """One unit of ``score_and_predict_word``, computed here (inside a unit: no other map)."""
+        import numpy as np
+
+        from .greedy import predict_words, predict_words_cached
+        from .prefix import score_from_prefix
+        from .scoring import continuation_span
+
+        fits = [len(ctx) + max(len(cont), max_tokens) - 1 <= self.max_length for ctx, cont in items]
+        k = min(topk, len(self.tokenizer))
+        out: list = [None] * len(items)
+        for idx, prefix in self._prefixes([i for i, ok in enumerate(fits) if ok], [ctx for ctx, _ in items]):
+            if prefix is None:
+                fits = [ok and i not in idx for i, ok in enumerate(fits)]
+                continue
+            scores = score_from_prefix(prefix, range(len(idx)), [items[i][1] for i in idx])
+            first = prefix.last_logits.topk(min(k, prefix.last_logits.shape[-1]), dim=-1).indices.cpu()  # (B, k)
+            preds = predict_words_cached(prefix, self.tokenizer, first, accept, max_tokens)
+            for i, score, pred in zip(idx, scores, preds):
+                out[i] = (score, pred)
+        rest = [i for i, ok in enumerate(fits) if not ok]
+        if rest:
+            scores = self.scorer.score([continuation_span(items[i][0], items[i][1], self.max_length) for i in rest])
+            preds = predict_words(_Direct(self), [items[i][0] for i in rest], accept, topk, max_tokens)
+            for i, score, pred in zip(rest, scores, preds):
+                out[i] = (score, pred)
+        return [
+            {"nll": score.nll, "greedy": score.greedy, "greedy_word": _bytes(pred.greedy), "word": _bytes(pred.word),
+             "rank": np.array([pred.rank], dtype=np.int64)}
+            for score, pred in out
+        ]
+
+    def _prefixes(self, idx: list[int], contexts: Sequence[Sequence[int]]):
+        """(indices, PrefixCache) per batch of ``batch_size`` contexts, longest first; the
+        PrefixCache is None when the model's cache cannot be shared."""
+        idx = sorted(idx, key=lambda i: -len(contexts[i]))
+        bs = self.scorer.batch_size
+        from .prefix import PrefixCache
+
+        for lo in range(0, len(idx), bs):
+            batch = idx[lo : lo + bs]
+            prefix = PrefixCache(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
+            yield batch, prefix if prefix.supported else None
+            self._prefix_tokens += prefix.forward_tokens
+
     def logits_next(self, contexts: Sequence[Sequence[int]]):
         """Next-token logits after each context (its end kept when too long; an empty one
         is <|endoftext|>): (N, V) float32."""
@@ -161,6 +300,33 @@ def encode_plain(backend, text: str):
         return backend.encode(text, add_special_tokens=False)
     finally:
         backend.encode_special_tokens = saved
+
+
+def _bytes(text: str):
+    import numpy as np
+
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _text(data) -> str:
+    return bytes(data).decode("utf-8")
+
+
+class _Direct:
+    """The LM's next-token request without the work units, for use inside a unit's own
+    computation: a unit runs on one rank, so it must not start another (collective) map."""
+
+    def __init__(self, lm: LM):
+        self.lm, self.tokenizer, self.max_length = lm, lm.tokenizer, lm.max_length
+
+    def note(self, text: str) -> None:
+        pass
+
+    def topk_next(self, contexts, k: int):
+        import torch
+
+        x = list(self.lm._next_logits(self.lm._contexts(contexts)))
+        return torch.cat([b.topk(min(k, b.shape[-1]), dim=-1).indices for b in x]) if x else torch.empty((0, k), dtype=torch.long)
 
 
 def _as_list(ids) -> list:

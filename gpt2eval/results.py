@@ -96,10 +96,27 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
         "data": task.record.as_dict(),
         "versions": versions(),
         "git": git_commit(),
-        "timing": {"seconds": seconds, "tokens_per_second": n_tokens / seconds if seconds > 0 else None},
+        "timing": timing(lm, seconds, n_tokens),
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "per_document": documents,
     }
+
+
+def timing(lm, seconds: float, n_tokens: int) -> dict:
+    """Seconds and tokens/s; on a GPU also model FLOP utilisation and peak memory."""
+    out = {"seconds": seconds, "tokens_per_second": n_tokens / seconds if seconds > 0 else None}
+    forward_tokens = getattr(lm, "forward_tokens", None)
+    out["forward_tokens"] = forward_tokens
+    device = lm.loaded.device
+    if device.type == "cuda" and forward_tokens:
+        import torch
+
+        from .flops import mfu, peak_flops
+
+        dtype = str(lm.loaded.dtype).removeprefix("torch.")
+        out["mfu"] = mfu(lm.loaded.n_parameters, forward_tokens, seconds, peak_flops(torch.cuda.get_device_name(device), dtype))
+        out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
+    return out
 
 
 def write_json(result: dict, path: Path) -> None:

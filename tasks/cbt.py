@@ -186,11 +186,22 @@ class CBTCN(Task):
         return context, text[len(context):]
 
     def evaluate(self, docs: list[Document], lm) -> list[dict]:
-        """All candidates of all questions in one request, so the scorer batches across them."""
+        """Each question's context runs once, its 10 continuations from the context's KV
+        cache (``LM.score_shared_context``), many questions per batch."""
         # A question's candidates (almost always) share one context: encode it once.
         contexts = {ctx: lm.encode(ctx) for ctx in {ctx for d in docs for ctx, _ in d.extra["pairs"]}}
         pairs = [(contexts[ctx], lm.encode(cont)) for d in docs for ctx, cont in d.extra["pairs"]]
-        scores = lm.score_continuations(pairs)
+        groups: dict[tuple, list[int]] = {}  # (question, context) -> indices into pairs
+        at = 0
+        for q, d in enumerate(docs):
+            for ctx, _ in d.extra["pairs"]:
+                groups.setdefault((q, ctx), []).append(at)
+                at += 1
+        items = [(pairs[js[0]][0], [pairs[j][1] for j in js]) for js in groups.values()]
+        scores = [None] * len(pairs)
+        for js, item_scores in zip(groups.values(), lm.score_shared_context(items)):
+            for j, score in zip(js, item_scores):
+                scores[j] = score
         self._scored = (docs, scores)  # for samples()
         sums, at = [], 0
         for d in docs:

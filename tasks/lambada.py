@@ -66,7 +66,6 @@ from importlib import resources
 
 from gpt2eval.data import parquet_files
 from gpt2eval.errors import UsageError
-from gpt2eval.greedy import predict_words
 from gpt2eval.lm import LM
 from gpt2eval.task import Document, Task
 
@@ -167,8 +166,9 @@ class Lambada(Task):
         prefix = [lm.loaded.eos_id] if lm.eos_prefix else []
         contexts = [prefix + lm.encode(d.extra["context"]) for d in docs]
         targets = [lm.encode(d.extra["sep"] + d.extra["target"]) for d in docs]
-        scores = lm.score_continuations(list(zip(contexts, targets)))
-        preds = predict_words(lm, contexts, is_answer, self.option("stopword_topk"), MAX_WORD_TOKENS)
+        # One pass per context scores the target and feeds the word search from its KV cache.
+        results = lm.score_and_predict_word(list(zip(contexts, targets)), is_answer, self.option("stopword_topk"), MAX_WORD_TOKENS)
+        scores, preds = [r[0] for r in results], [r[1] for r in results]
         sums, self._samples = [], []
         for d, ctx, score, pred in zip(docs, contexts, scores, preds):
             gold = bare(d.extra["target"])

@@ -156,6 +156,11 @@ class FakeLM:
         nlls = [np.asarray(self.nll_of("".join(map(chr, cont))), dtype=np.float64) for _, cont in pairs]
         return [SpanScore(nll, np.zeros(len(nll), dtype=bool)) for nll in nlls]
 
+    def score_shared_context(self, items):
+        """The shared-context request, as pairs (what LM falls back to)."""
+        scores = iter(self.score_continuations([(ctx, cont) for ctx, conts in items for cont in conts]))
+        return [[next(scores) for _ in conts] for _, conts in items]
+
 
 def favouring(continuation):
     """Every token 0.1 nats in the favoured continuation, 1 nat elsewhere."""
