@@ -33,7 +33,7 @@ def window_options(f):
         [
             click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
             click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
-            click.option("--eos-prefix/--no-eos-prefix", default=True, show_default=True, help="Start streams with <|endoftext|>."),
+            click.option("--eos-prefix/--no-eos-prefix", default=None, help="Start streams with <|endoftext|> [default: the preset's; paper: yes]."),
             click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass."),
         ]
     ):
@@ -48,14 +48,15 @@ def data_options(f):
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help="Only the first N documents (quick looks; not comparable)."),
-            click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default="default", show_default=True, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible)."),
+            click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default=None, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible) [default: the preset's; paper: default]."),
             click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
             click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
             click.option("--join", default=None, help="1BW: how sentences form the stream."),
             click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
-            click.option("--lambada-format", type=click.Choice(["openai", "as-is"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is [default: openai]."),
+            click.option("--lambada-format", type=click.Choice(["openai", "as-is", "lm-eval"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) [default: openai]."),
             click.option("--stopword-filter", type=click.Choice(["word", "token"]), default=None, help="LAMBADA: word (complete words from the top-k first tokens) | token (bflm) [default: word]."),
             click.option("--stopwords", type=click.Choice(["nltk179", "nltk127"]), default=None, help="LAMBADA: stop-word list [default: nltk179]."),
+            click.option("--word-count", type=click.Choice(["paper", "megatron"]), default=None, help="PTB, WikiText: words of the denominator, paper (words + one per line) | megatron [default: paper]."),
             click.option("--cbt-join", type=click.Choice(["space", "newline"]), default=None, help="CBT: how the 20 context sentences are joined."),
             click.option("--allow-data-mismatch", is_flag=True, help="Score data whose sha256 differs from the published one (marked † everywhere)."),
             click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): score only documents that do not overlap."),

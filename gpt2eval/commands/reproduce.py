@@ -62,6 +62,7 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     from ..evaluate import evaluate_task, prepare
     from ..lm import LM
     from ..models import load_model
+    from ..presets import resolve
     from ..progress import Progress
     from ..registry import get_task_class
     from ..results import model_slug, write_json
@@ -72,24 +73,25 @@ def reproduce(data_dir, limit, tasks, output, force, quiet, **opts):
     for name in names:
         get_task_class(name)
     out = Path(output) if output else Path("results") / model_slug(model_cfg.model)
-    lm, missing = None, []
+    loaded, missing = None, []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, window_cfg, data_cfg)
+            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
             if not diffs:
                 click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
                 continue
             click.echo(f"{name}: rerun, {path} has another config: {'; '.join(diffs)}")
         try:
-            task, docs = prepare(name, data_cfg)
+            task, docs = prepare(name, data_cfg, window_cfg)
         except UsageError as e:
             click.echo(f"{name}: SKIPPED, data missing: {str(e).removeprefix(f'{name}: ')}", err=True)
             missing.append(name)
             continue
-        if lm is None:
-            lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
-        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        if loaded is None:
+            loaded = load_model(model_cfg)
+        lm = LM(loaded, task.window, progress=Progress(enabled=not quiet))
+        result = evaluate_task(task, docs, lm, model_cfg)
         write_json(result, path)
         click.echo(f"{name}: {summary(result)} -> {path}")
     if missing:

@@ -32,10 +32,11 @@ def run(task_names, output, log_samples, quiet, **opts):
 
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     paths = {name: output_path(output, model_cfg.model, name, len(task_names)) for name in task_names}
-    prepared = [prepare(name, data_cfg) for name in task_names]
-    lm = LM(load_model(model_cfg), window_cfg, progress=Progress(enabled=not quiet))
+    prepared = [prepare(name, data_cfg, window_cfg) for name in task_names]
+    loaded, progress = load_model(model_cfg), Progress(enabled=not quiet)
     for task, docs in prepared:
-        result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+        lm = LM(loaded, task.window, progress=progress)  # the preset may set a task's stride or prefix
+        result = evaluate_task(task, docs, lm, model_cfg)
         write_json(result, paths[task.name])
         click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
         if log_samples:
