@@ -21,10 +21,8 @@ any two quotes, also across lines. ``<unk>`` stays as it is. ``gpt2eval detok-ch
 --detokenizer megatron`` reports how many lines still come back through gpt2eval's own
 ``tokenize``.
 
-Stream tasks detokenize per document (``per_document``): each document after the first
-is detokenized with the newline that ends the document before it, which reproduces the
-whole-file pass exactly unless a bracket or quote pair spans two documents (tested on
-the real PTB and WikiText files: none does).
+Stream tasks run the rules over the whole stream, as Megatron does, and cut the
+result back into documents (``per_document``), so the scored text is Megatron's exactly.
 """
 import re
 
@@ -75,21 +73,29 @@ DETOKENIZERS = {"ptb": ptb, "wikitext": wikitext, "lambada": lambada}
 
 
 def per_document(originals: list[str], corpus: str) -> list[str]:
-    """Each document's text as Megatron's whole-file pass over ``"".join(originals)`` makes it.
+    """Megatron's whole-file pass over ``"".join(originals)``, cut back into documents.
 
-    A document after the first is detokenized behind the "\\n" that ends the one before
-    it, so the rules that strip spaces after a newline see what they see in the file.
+    The whole stream is detokenized at once (WikiText's quote regex pairs quotes across
+    the whole file, so no per-document pass reproduces it), then cut where each document
+    starts. Every rule only deletes characters, except ``N`` -> ``1``, so the output is a
+    subsequence of the input up to that substitution: a left-most two-pointer match
+    finds where each input boundary lands in the output.
     """
-    detok = DETOKENIZERS[corpus]
-    out = []
-    for i, text in enumerate(originals):
-        if i == 0 or not out or not originals[i - 1].endswith("\n"):
-            out.append(detok(text))
-            continue
-        joined = detok("\n" + text)
-        assert joined.startswith("\n"), f"document {i}: Megatron's {corpus} rules moved the newline before it"
-        out.append(joined[1:])
-    return out
+    whole = "".join(originals)
+    out = DETOKENIZERS[corpus](whole)
+    cuts, j, starts = [], 0, set()
+    at = 0
+    for text in originals[:-1]:
+        at += len(text)
+        starts.add(at)
+    for i, ch in enumerate(whole):
+        if i in starts:
+            cuts.append(j)
+        if j < len(out) and (out[j] == ch or (ch == "N" and out[j] == "1")):
+            j += 1
+    assert j == len(out), f"Megatron's {corpus} output is not a subsequence of its input"
+    bounds = [0, *cuts, len(out)]
+    return [out[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
 
 
 def word_counts(originals: list[str]) -> list[int]:

@@ -7,6 +7,7 @@ from .commands.figures import plot, sweep_stride
 from .commands.report import compare, table
 from .commands.reproduce import download, reproduce
 from .commands.run import detok_check, list_tasks, run
+from .commands.sensitivity import sensitivity
 from .errors import UsageError
 
 
@@ -31,5 +32,5 @@ def main():
     """Zero-shot language-modeling evaluation, reproducing Table 3 of the GPT-2 paper."""
 
 
-for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce):
+for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce, sensitivity):
     main.add_command(command)

@@ -48,9 +48,11 @@ def reads(cls) -> set[str]:
     """The preset-filled options a task class reads."""
     from .stream import StreamTask
 
-    out = set(cls.options) | {"detokenizer", "eos_prefix"}
+    out = set(cls.options) | {"detokenizer"}
     if issubclass(cls, StreamTask):
-        out.add("stride")
+        out |= {"stride", "eos_prefix"}
+    if getattr(cls, "reads_eos_prefix", False):
+        out.add("eos_prefix")
     return out
 
 

@@ -83,11 +83,16 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"window {window.get('max_length')} tokens (paper 1024)")
     if cls is not None and issubclass(cls, StreamTask) and window.get("stride") != window.get("max_length"):
         out.append(f"stride {window.get('stride')}")
-    if window.get("eos_prefix") is False:
+    # LAMBADA's openai and lm-eval formats read no --eos-prefix: their context has its own start.
+    if window.get("eos_prefix") is False and protocol.get("lambada_format", "as-is") == "as-is":
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
         out.append(f"--limit {data['limit']}")
-    if data.get("detokenizer", "default") != "default":
+    if result["task"] == "lambada" and "lambada_format" not in protocol:  # before the openai default
+        out.append("--lambada-format as-is (older result)")
+    if data.get("preset") not in (None, "paper"):
+        out.append(f"--preset {data['preset']}")
+    if data.get("detokenizer") not in (None, "default"):
         out.append(f"--detokenizer {data['detokenizer']}")
     for name, default in (cls.defaults if cls else {}).items():
         if name in protocol and protocol[name] != default:

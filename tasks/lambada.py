@@ -147,6 +147,7 @@ class Lambada(Task):
     options = ("stopword_topk", "lambada_format", "stopword_filter", "stopwords")
     defaults = {"lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"}
     megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
+    reads_eos_prefix = True  # under --lambada-format as-is
     file = "lambada/lambada_test.jsonl"
     hub = HubDataset("EleutherAI/lambada_openai", "default", "test", "text")
 

@@ -5,10 +5,15 @@ the original tokenized file. Documents are articles (a line `` = Title = `` star
 the bootstrap resamples articles. The paper's numbers are on the tokenized files
 (``wiki.test.tokens``, with ``<unk>``); the ``-raw`` variants score ``wiki.test.raw``
 (same words, no ``<unk>``), which many public reproductions quote instead.
+
+``--detokenizer megatron`` and ``--word-count megatron`` are Megatron-LM's zero-shot
+choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
+is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 """
 import re
 
 from gpt2eval.data import HubDataset
+from gpt2eval.errors import UsageError
 from gpt2eval.stream import StreamTask
 from gpt2eval.task import Document
 
@@ -17,6 +22,33 @@ ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a 
 
 def lines_of(text: str) -> list[str]:
     return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+
+
+WORD_COUNTS = ("paper", "megatron")
+
+
+def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Document]:
+    """One document per group of original lines, each line ending in "\\n".
+
+    ``--detokenizer megatron`` detokenizes the stream (Megatron's rules see newlines);
+    otherwise each line is detokenized alone. ``--word-count`` picks the denominator:
+    ``paper`` = words + one end-of-line per line, ``megatron`` = Megatron's count.
+    """
+    from gpt2eval.detokenizers import megatron
+
+    count = task.option("word_count")
+    if count not in WORD_COUNTS:
+        raise UsageError(f"--word-count {count!r} is not one of {', '.join(WORD_COUNTS)}")
+    originals = ["".join(line + "\n" for line in group) for group in groups]
+    if task.data.detokenizer == "megatron":
+        texts = megatron.per_document(originals, task.megatron)
+    else:
+        texts = ["".join(task.detokenize(line) + "\n" for line in group) for group in groups]
+    if count == "megatron":
+        units = megatron.word_counts(originals)
+    else:
+        units = [sum(len(line.split()) + 1 for line in group) for group in groups]
+    return [Document(id=i, text=t, n_units=n, original=o) for i, t, n, o in zip(ids, texts, units, originals)]
 
 
 def articles(lines: list[str]) -> list[list[str]]:
@@ -36,19 +68,13 @@ class WikiText2(StreamTask):
     detokenizer = "wikitext"
     file = "wikitext-2/wiki.test.tokens"
     hub = HubDataset("Salesforce/wikitext", "wikitext-2-v1", "test", "text")
+    megatron = "wikitext"
+    options = ("word_count",)
+    defaults = {"word_count": "paper"}
 
     def documents(self) -> list[Document]:
-        docs = []
-        for i, group in enumerate(self.limited(articles(lines_of(self.original_text())))):
-            docs.append(
-                Document(
-                    id=f"article-{i}",
-                    text="".join(self.detokenize(line) + "\n" for line in group),
-                    n_units=sum(len(line.split()) + 1 for line in group),
-                    original="".join(line + "\n" for line in group),
-                )
-            )
-        return docs
+        groups = self.limited(articles(lines_of(self.original_text())))
+        return stream_documents(self, [f"article-{i}" for i in range(len(groups))], groups)
 
     def text_from_rows(self, rows: list) -> str:
         # Hub rows are the file's lines with their "\n"; blank lines (" ") became "".
