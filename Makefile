@@ -27,7 +27,7 @@ OUT = $(RESULTS)/$(SLUG)
 REPRODUCE_OPTS = --model '$(MODEL)' --device $(DEVICE) --dtype $(DTYPE) --batch-size $(BATCH_SIZE) \
 	$(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: install test clean reproduce-table reproduce-all download update-baseline
+.PHONY: install test clean reproduce-table reproduce-all download update-baseline sensitivity
 
 install: $(VENV)/.installed
 
@@ -63,3 +63,13 @@ download: install
 # Regenerate the CI regression baseline (results/ci/) after a deliberate change of numbers.
 update-baseline: install
 	$(BIN)/python tests/ci_baseline.py results/ci
+
+# What each protocol choice the paper leaves open is worth, for every Table 3 task of MODEL:
+# one `gpt2eval sensitivity` per task (base run: PRESET), then the tornado charts.
+PRESET ?= paper
+TABLE3_TASKS ?= lambada cbt-cn cbt-ne wikitext2 ptb enwik8 text8 wikitext103 1bw
+sensitivity: install
+	for t in $(TABLE3_TASKS); do $(GPT2EVAL) sensitivity --task $$t --preset $(PRESET) --model '$(MODEL)' --device $(DEVICE) \
+		--dtype $(DTYPE) --batch-size $(BATCH_SIZE) $(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) \
+		--output '$(OUT)/sensitivity' || exit 1; done
+	$(GPT2EVAL) plot '$(OUT)/sensitivity' --output '$(OUT)/sensitivity'

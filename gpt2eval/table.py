@@ -88,6 +88,8 @@ def protocol_differences(result: dict) -> list[str]:
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
         out.append(f"--limit {data['limit']}")
+    if "stopword_topk" in protocol and protocol["stopword_topk"] != (128 if protocol.get("stopword_filter") == "token" else 10):
+        out.append(f"--stopword-topk {protocol['stopword_topk']}")  # the default depends on the filter
     if result["task"] == "lambada" and "lambada_format" not in protocol:  # before the openai default
         out.append("--lambada-format as-is (older result)")
     if data.get("preset") not in (None, "paper"):
