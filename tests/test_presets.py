@@ -119,3 +119,23 @@ def test_run_records_preset_and_every_resolved_option(tiny_model_dir, data_dir, 
     assert r["config"]["data"]["word_count"] == "megatron" and r["config"]["protocol"]["word_count"] == "megatron"
     assert r["config"]["window"]["stride"] == 32 and r["config"]["window"]["eos_prefix"] is False
     assert "--preset megatron" in protocol_differences(r)
+
+
+# lm-eval 0.4.13 on the tiny seeded model (gpt2eval.testing.save_tiny_gpt2, seed 0), printed by
+# `bench/vs_lm_eval.py --limit-lambada 20 --limit-pages 1` (which runs lm-eval's HFLM beside gpt2eval).
+LM_EVAL_GOLD = {
+    "lambada": {"perplexity": 261399.318715, "acc": 0.0},
+    "wikitext2-lmeval": {"word_perplexity": 175181.186022, "byte_perplexity": 10.2640015778, "bits_per_byte": 3.3595213922},
+}
+
+
+@pytest.mark.parametrize("task, limit", [("lambada", 20), ("wikitext2-lmeval", 1)])
+def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir, data_dir, tmp_path):
+    out = tmp_path / f"{task}.json"
+    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+            "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())["metrics"]
+    for name, gold in LM_EVAL_GOLD[task].items():
+        assert metrics[name] == pytest.approx(gold, rel=1e-6, abs=1e-12), name
