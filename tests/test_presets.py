@@ -139,3 +139,19 @@ def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir,
     metrics = json.loads(out.read_text())["metrics"]
     for name, gold in LM_EVAL_GOLD[task].items():
         assert metrics[name] == pytest.approx(gold, rel=1e-6, abs=1e-12), name
+
+
+def test_cbt_join(tmp_path):
+    from pathlib import Path
+
+    from gpt2eval.errors import UsageError
+    from gpt2eval.tasks.cbt import CBTCN
+
+    fixtures = str(Path(__file__).parent / "fixtures" / "cbt")
+    space = CBTCN(DataConfig(data_dir=fixtures, limit=1)).documents()[0]
+    newline_task = CBTCN(DataConfig(data_dir=fixtures, limit=1, cbt_join="newline"))
+    newline = newline_task.documents()[0]
+    assert newline.text.replace("\n", " ") == space.text and newline_task.protocol["sentence_join"] == "\n"
+    assert all(ctx.count("\n") == 20 for ctx, _ in newline.extra["pairs"])
+    with pytest.raises(UsageError, match="--cbt-join 'tab' is not one of space, newline"):
+        CBTCN(DataConfig(data_dir=fixtures, cbt_join="tab"))
