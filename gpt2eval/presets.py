@@ -87,3 +87,18 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
     if data.detokenizer is None and "detokenizer" not in updates:
         updates["detokenizer"] = "default"
     return replace(window, **given_window), replace(data, **updates)
+
+
+def older_defaults(task: str) -> dict:
+    """What a result written before these options existed ran with, by option name: the
+    paper preset and the task's defaults, except LAMBADA, which was scored as it is."""
+    from .registry import get_task_class
+
+    try:
+        cls = get_task_class(task)
+    except UsageError:
+        return {"preset": "paper"}
+    out = {"preset": "paper", **cls.defaults}
+    if "lambada_format" in cls.options:
+        out["lambada_format"] = "as-is"
+    return out
