@@ -12,7 +12,8 @@ option, and a preset is one consistent reading of all of them:
 
 A preset fills only options that were not given AND that the task reads; the other
 protocol options take the task's documented default (the paper's reading). The result
-records the preset's name and every resolved value, so a table can mark what differs.
+records the preset's name (``config.data.preset``), the window as run and every task option
+as run (``config.protocol``), so a table can mark what differs.
 Resolution happens before any data loads (``resolve``), so a bad combination is an error
 before the model loads.
 """
@@ -63,8 +64,12 @@ def preset_value(preset: str, name: str, cls):
 
 
 def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, DataConfig]:
-    """The configs a task of class ``cls`` runs with: the user's options, then the preset's,
-    then the task's defaults; ``preset`` and ``eos_prefix`` always resolved."""
+    """The configs a task of class ``cls`` runs with: the user's options, then the preset's.
+
+    ``preset``, ``detokenizer`` and ``eos_prefix`` always come out resolved; an option the
+    preset leaves alone stays None, read as the task's default (``Task.option``), and the
+    result's ``config.protocol`` records every task option as run.
+    """
     preset = data.preset or "paper"
     if preset not in PRESETS:
         raise UsageError(f"--preset {preset!r} is not one of {', '.join(PRESETS)}")
@@ -80,8 +85,6 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
         if getattr(data, f.name) is not None or f.name not in read or f.name == "preset":
             continue
         value = preset_value(preset, f.name, cls)
-        if value is None:
-            value = cls.defaults.get(f.name)
         if value is not None:
             updates[f.name] = value
     if data.detokenizer is None and "detokenizer" not in updates:

@@ -58,9 +58,10 @@ def choices_for(cls, base_window, base_data, strides: list[int]) -> list[tuple[s
             if not cls.detokenizer:  # nothing to undo: every value scores the same text
                 continue
             values = [v for v in values if v != "megatron" or cls.megatron]
-        if name == "eos_prefix" and not issubclass(cls, StreamTask) and base_data.lambada_format not in (None, "as-is"):
+        if name == "eos_prefix" and not issubclass(cls, StreamTask) and (base_data.lambada_format or cls.defaults.get("lambada_format")) not in (None, "as-is"):
             continue  # LAMBADA's openai and lm-eval contexts have their own start
         base = getattr(base_window if name == "eos_prefix" else base_data, name)
+        base = cls.defaults.get(name) if base is None else base
         out += [(name, v) for v in values if v != base]
     if issubclass(cls, StreamTask):
         out += [("stride", s) for s in strides if s != base_window.stride]

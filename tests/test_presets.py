@@ -27,14 +27,14 @@ def resolved(cls, preset=None, **given):
 
 def test_presets_fill_only_what_the_task_reads_and_was_not_given():
     w, d = resolved(PTB)
-    assert (d.preset, d.detokenizer, d.word_count, w.eos_prefix, w.stride) == ("paper", "default", "paper", True, None)
+    assert (d.preset, d.detokenizer, d.word_count, w.eos_prefix, w.stride) == ("paper", "default", None, True, None)
     w, d = resolved(PTB, "megatron")
     assert (d.detokenizer, d.word_count, w.eos_prefix, w.stride) == ("megatron", "megatron", False, 32)
     assert d.lambada_format is None  # PTB reads no LAMBADA option
     w, d = resolved(PTB, "megatron", stride=64, eos_prefix=True, detokenizer="none")
     assert (d.detokenizer, w.eos_prefix, w.stride) == ("none", True, 64)  # the user's win
     w, d = resolved(Lambada, "megatron")
-    assert (d.lambada_format, d.stopword_filter, d.stopwords, w.stride) == ("as-is", "word", "nltk179", None)
+    assert (d.lambada_format, d.stopword_filter, d.stopwords, w.stride) == ("as-is", None, None, None)  # the task's defaults
     _, d = resolved(Lambada, "lm-eval")
     assert (d.lambada_format, d.detokenizer) == ("lm-eval", "default")
     _, d = resolved(WikiText2, "lm-eval")
