@@ -60,8 +60,8 @@ def protocol_of(result: dict) -> dict:
     # (for a protocol option: the value such a result ran with, gpt2eval.presets.older_defaults).
     from .presets import older_defaults
 
-    older = older_defaults(result["task"])
-    defaults = {"window": asdict(WindowConfig()), "data": {**asdict(DataConfig()), **older}, "protocol": older}
+    older_data, older_protocol = older_defaults(result["task"])
+    defaults = {"window": asdict(WindowConfig()), "data": {**asdict(DataConfig()), **older_data}, "protocol": older_protocol}
     flat = {}
     for section in ("window", "data", "protocol"):
         for name, value in {**defaults[section], **result["config"].get(section, {})}.items():

@@ -92,16 +92,18 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
     return replace(window, **given_window), replace(data, **updates)
 
 
-def older_defaults(task: str) -> dict:
-    """What a result written before these options existed ran with, by option name: the
-    paper preset and the task's defaults, except LAMBADA, which was scored as it is."""
+def older_defaults(task: str) -> tuple[dict, dict]:
+    """(data, protocol) fields a result written before these options existed ran with: the
+    paper preset and the new options' task defaults, except LAMBADA, scored as it is."""
     from .registry import get_task_class
 
     try:
         cls = get_task_class(task)
     except UsageError:
-        return {"preset": "paper"}
-    out = {"preset": "paper", **cls.defaults}
+        return {"preset": "paper"}, {}
+    new = ("word_count", "cbt_join", "lambada_format", "stopword_filter", "stopwords")
+    protocol = {k: v for k, v in cls.defaults.items() if k in new}
+    data = {"preset": "paper"}
     if "lambada_format" in cls.options:
-        out["lambada_format"] = "as-is"
-    return out
+        data["lambada_format"] = protocol["lambada_format"] = "as-is"
+    return data, protocol
