@@ -30,7 +30,7 @@ REPRODUCE_OPTS = --model $(call q,$(MODEL)) --device $(call q,$(DEVICE)) --dtype
 	$(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR))) $(if $(LIMIT),--limit $(call q,$(LIMIT))) \
 	$(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline
+.PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline sensitivity
 
 install: $(VENV)/.installed
 
@@ -71,3 +71,13 @@ download: install
 # Regenerate the CI regression baseline (results/ci/) after a deliberate change of numbers.
 update-baseline: install
 	$(BIN)/python tests/ci_baseline.py results/ci
+
+# What each protocol choice the paper leaves open is worth, for every Table 3 task of MODEL:
+# one `gpt2eval sensitivity` per task (base run: PRESET), then the tornado charts.
+PRESET ?= paper
+TABLE3_TASKS ?= lambada cbt-cn cbt-ne wikitext2 ptb enwik8 text8 wikitext103 1bw
+sensitivity: install
+	for t in $(TABLE3_TASKS); do $(GPT2EVAL) sensitivity --task $$t --preset $(PRESET) --model '$(MODEL)' --device $(DEVICE) \
+		--dtype $(DTYPE) --batch-size $(BATCH_SIZE) $(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) \
+		--output '$(OUT)/sensitivity' || exit 1; done
+	$(GPT2EVAL) plot '$(OUT)/sensitivity' --output '$(OUT)/sensitivity'

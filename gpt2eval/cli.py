@@ -9,6 +9,7 @@ from .commands.overlap import overlap
 from .commands.report import compare, table
 from .commands.reproduce import download, reproduce
 from .commands.run import detok_check, list_tasks, run
+from .commands.sensitivity import sensitivity
 from .errors import UsageError
 
 
@@ -37,7 +38,7 @@ def main():
     """Zero-shot language-modeling evaluation, reproducing Table 3 of the GPT-2 paper."""
 
 
-for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce):
+for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride, download, reproduce, sensitivity):
     main.add_command(command)
 main.add_command(overlap)  # gpt2eval/commands/overlap.py
 main.add_command(cache)

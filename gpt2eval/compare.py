@@ -58,8 +58,12 @@ def by_task(path: str, label: str) -> dict[str, dict]:
 
 def protocol_of(result: dict) -> dict:
     """The settings that change numbers, flattened to ``section.name``."""
-    # A field an older result lacks was added later with a default that keeps old numbers.
-    defaults = {"window": asdict(WindowConfig()), "data": asdict(DataConfig()), "protocol": {}}
+    # A field an older result lacks was added later with a default that keeps old numbers
+    # (for a protocol option: the value such a result ran with, gpt2eval.presets.older_defaults).
+    from .presets import older_defaults
+
+    older_data, older_protocol = older_defaults(result["task"])
+    defaults = {"window": asdict(WindowConfig()), "data": {**asdict(DataConfig()), **older_data}, "protocol": older_protocol}
     flat = {}
     for section in ("window", "data", "protocol"):
         for name, value in {**defaults[section], **result["config"].get(section, {})}.items():

@@ -22,7 +22,9 @@ class ModelConfig:
 class WindowConfig:
     max_length: Optional[int] = None  # None: the model's context length (n_positions)
     stride: Optional[int] = None  # None: equal to max_length, i.e. disjoint windows
-    eos_prefix: bool = True  # start every stream with <|endoftext|>
+    # Start every stream with <|endoftext|>. The CLI passes None (not given) and the preset
+    # fills it, so a result always records the bool that ran.
+    eos_prefix: Optional[bool] = True
     batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.autobatch)
 
 
@@ -34,11 +36,11 @@ class DataConfig:
     task does not read is an error rather than a silent no-op.
     """
 
-    preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given
+    preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given (None: paper)
     data_dir: Optional[str] = None  # original files; None: the hub through `datasets`
     data_file: Optional[str] = None  # one file (task `text`, or a pre-split enwik8/text8)
     limit: Optional[int] = None  # first N documents / lines
-    detokenizer: str = "default"  # default | none | megatron (where the task has a peer's)
+    detokenizer: Optional[str] = "default"  # default | none | megatron (where the task has a peer's); None: the preset's
     allow_data_mismatch: bool = False  # score data whose sha256 differs from the published one
     exclude_overlap: Optional[str] = None  # an overlap JSON: score only the clean documents
     # Protocol options below: None means "the task's documented default".
@@ -46,10 +48,11 @@ class DataConfig:
     split: Optional[str] = None  # cbt: valid | test
     join: Optional[str] = None  # 1bw: how sentences form the stream
     stopword_topk: Optional[int] = None  # lambada: first tokens tried by the stop-word filter
-    lambada_format: Optional[str] = None  # lambada: openai | as-is
+    lambada_format: Optional[str] = None  # lambada: openai | as-is | lm-eval
     stopword_filter: Optional[str] = None  # lambada: word | token (bflm)
     stopwords: Optional[str] = None  # lambada: nltk179 | nltk127
     cbt_join: Optional[str] = None  # cbt: space | newline
+    word_count: Optional[str] = None  # ptb, wikitext: paper | megatron (the denominator's words)
 
 
 @dataclass(frozen=True)

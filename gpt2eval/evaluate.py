@@ -4,15 +4,24 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .config import DataConfig
+from .config import DataConfig, WindowConfig
 from .errors import UsageError
 from .registry import get_task_class
 from .results import build_result, model_slug
 
 
-def prepare(name: str, data_cfg: DataConfig):
-    """The task and its documents: every data problem surfaces before any model loads."""
-    task = get_task_class(name)(data_cfg)
+def prepare(name: str, data_cfg: DataConfig, window_cfg: WindowConfig | None = None):
+    """The task and its documents: every data problem surfaces before any model loads.
+
+    The preset fills the options not given (``gpt2eval.presets``); the task keeps the
+    resolved configs as ``task.data`` and ``task.window``, which its LM and result use.
+    """
+    from .presets import resolve
+
+    cls = get_task_class(name)
+    window_cfg, data_cfg = resolve(cls, window_cfg or WindowConfig(eos_prefix=None), data_cfg)
+    task = cls(data_cfg)
+    task.window = window_cfg
     docs = task.documents()
     if data_cfg.exclude_overlap:
         from .overlap import keep_clean
@@ -23,7 +32,9 @@ def prepare(name: str, data_cfg: DataConfig):
     return task, docs
 
 
-def evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg) -> dict:
+def evaluate_task(task, docs, lm, model_cfg, window_cfg=None, data_cfg=None) -> dict:
+    """Score ``docs``; the result records the task's resolved configs (see ``prepare``)."""
+    window_cfg, data_cfg = getattr(task, "window", None) or window_cfg, task.data
     start = time.perf_counter()
     sums = task.evaluate(docs, lm)
     seconds = time.perf_counter() - start

@@ -8,6 +8,7 @@
   one panel per column, since perplexities, accuracies and bits live on different scales.
 - ``stride-<model>``: a stride sweep, the headline metric and the cost per stride (tokens
   run through the model, not wall-clock time, which depends on the machine).
+- ``tornado-<model>-<task>``: a ``gpt2eval sensitivity`` run (``gpt2eval.tornado``).
 
 Error bars are the results' ``ci95`` intervals where a result has them. Figures are made
 with ``matplotlib.figure.Figure`` (no pyplot), so no display or global backend is needed.
@@ -302,6 +303,10 @@ def plot_all(paths, output: Path, formats=()) -> list[Path]:
         written += save(scaling_figure(table), output / "scaling.png", formats)
         for model in sorted({r["model"]["name"] for r in table}):
             written += save(bars_figure(table, model), output / f"bars-{model_slug(model)}.png", formats)
+    from .tornado import sensitivity_figures  # `gpt2eval sensitivity` runs: one tornado per model and task
+
+    for model, task, fig in sensitivity_figures(results):
+        written += save(fig, output / f"tornado-{model_slug(model)}-{task}.png", formats)
     sweeps = [r for r in results if (r.get("sweep") or {}).get("parameter") == "stride"]
     for model in sorted({r["model"]["name"] for r in sweeps}):
         runs = [r for r in sweeps if r["model"]["name"] == model]

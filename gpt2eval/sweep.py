@@ -84,13 +84,14 @@ def sweep_stride(task_name: str, strides: list[int], model_cfg, window_cfg, data
         if context is not None:
             check_strides(strides, context, f"the context length of {model_cfg.model}")
     out_dir = Path(output) if output else Path("results") / model_slug(model_cfg.model) / "sweep-stride"
-    task, docs = prepare(task_name, data_cfg)
+    task, docs = prepare(task_name, data_cfg, window_cfg)
     loaded = load_model(model_cfg)
-    lms = [LM(loaded, replace(window_cfg, stride=s), progress=Progress(enabled=not quiet)) for s in strides]
+    lms = [LM(loaded, replace(task.window, stride=s), progress=Progress(enabled=not quiet)) for s in strides]
     rows, results = [], []
+    base_window = task.window
     for stride, lm in zip(strides, lms):
-        window = replace(window_cfg, stride=stride)
-        result = evaluate_task(task, docs, lm, model_cfg, window, data_cfg)
+        task.window = replace(base_window, stride=stride)
+        result = evaluate_task(task, docs, lm, model_cfg)
         result["sweep"] = {"parameter": "stride", "values": strides}
         path = out_dir / f"{task.name}-stride{stride}.json"
         write_json(result, path)

@@ -110,14 +110,21 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"window {window.get('max_length')} tokens (paper 1024)")
     if cls is not None and issubclass(cls, StreamTask) and window.get("stride") != window.get("max_length"):
         out.append(f"stride {window.get('stride')}")
-    if window.get("eos_prefix") is False:
+    # LAMBADA's openai and lm-eval formats read no --eos-prefix: their context has its own start.
+    if window.get("eos_prefix") is False and protocol.get("lambada_format", "as-is") == "as-is":
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
         out.append(f"--limit {data['limit']}")
     if data.get("exclude_overlap"):
         how = " (from stored sums)" if "overlap_exclusion" in result else ""
         out.append(f"--exclude-overlap {Path(data['exclude_overlap']).name}{how}")
-    if data.get("detokenizer", "default") != "default":
+    if "stopword_topk" in protocol and protocol["stopword_topk"] != (128 if protocol.get("stopword_filter") == "token" else 10):
+        out.append(f"--stopword-topk {protocol['stopword_topk']}")  # the default depends on the filter
+    if result["task"] == "lambada" and "lambada_format" not in protocol:  # before the openai default
+        out.append("--lambada-format as-is (older result)")
+    if data.get("preset") not in (None, "paper"):
+        out.append(f"--preset {data['preset']}")
+    if data.get("detokenizer") not in (None, "default"):
         out.append(f"--detokenizer {data['detokenizer']}")
     for name, default in (cls.defaults if cls else {}).items():
         if name in protocol and protocol[name] != default:

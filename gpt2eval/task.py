@@ -20,6 +20,7 @@ from .lm import LM
 # DataConfig fields that only some tasks read: a task refuses those it does not declare.
 PROTOCOL_FIELDS = (
     "data_file", "unit", "split", "join", "stopword_topk", "lambada_format", "stopword_filter", "stopwords", "cbt_join",
+    "word_count",
 )
 
 
@@ -43,6 +44,7 @@ class Task:
     denominator: ClassVar[int | None] = None  # the protocol's exact count on the full split
     options: ClassVar[tuple[str, ...]] = ()  # DataConfig protocol fields this task reads
     detokenizer: ClassVar[str | None] = None  # module in gpt2eval.detokenizers, or None
+    megatron: ClassVar[str | None] = None  # Megatron-LM's peer (gpt2eval.detokenizers.megatron), or None
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
     defaults: ClassVar[dict] = {}  # this task's defaults for those fields
@@ -56,6 +58,8 @@ class Task:
         for name in PROTOCOL_FIELDS:
             if name not in self.options and getattr(self.data, name) is not None:
                 raise UsageError(f"--{name.replace('_', '-')} does not apply to task {self.name}: drop it")
+        if self.data.detokenizer == "megatron" and not self.megatron:
+            raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {self.name}: use default or none")
         if self.data.limit is not None and self.data.limit < 1:
             raise UsageError(f"--limit {self.data.limit} must be >= 1")
 
@@ -72,12 +76,18 @@ class Task:
 
     @property
     def detokenizer_name(self) -> str:
-        return self.detokenizer if self.detokenizer and self.data.detokenizer == "default" else "none"
+        if self.data.detokenizer == "megatron":
+            return f"megatron.{self.megatron}"
+        return self.detokenizer if self.detokenizer and self.data.detokenizer in ("default", None) else "none"
 
     def detokenize(self, line: str) -> str:
-        """This task's detokenizer, or the identity under ``--detokenizer none``."""
+        """This task's detokenizer (or Megatron's), or the identity under ``--detokenizer none``."""
         if self.detokenizer_name == "none":
             return line
+        if self.data.detokenizer == "megatron":
+            from .detokenizers.megatron import DETOKENIZERS
+
+            return DETOKENIZERS[self.megatron](line)
         module = importlib.import_module(f"gpt2eval.detokenizers.{self.detokenizer}")
         return module.detokenize(line)
 

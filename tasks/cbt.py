@@ -21,7 +21,7 @@ correct / questions; the mean rule is reported alongside as ``acc_token_mean``.
 
 Text the model sees: every sentence detokenized on its own, joined by one space (they are
 consecutive prose; CBT kept no paragraph breaks, so a newline would be invented), then the
-query, also after a space. The FILLED query is detokenized whole and cut where the
+query, also after a space (``--cbt-join newline`` puts a line break there instead). The FILLED query is detokenized whole and cut where the
 candidate starts, so context + continuation is exactly one detokenized text; the space
 before the candidate opens the continuation, as GPT-2's BPE attaches it to the word. No
 <|endoftext|> prefix: the context is a mid-book excerpt, not a document start.
@@ -49,7 +49,7 @@ from gpt2eval.errors import UsageError
 from gpt2eval.task import Document, Task
 
 BLANK = "XXXXX"
-JOIN = " "  # between sentences, and before the query
+JOINS = {"space": " ", "newline": "\n"}  # --cbt-join: between sentences, and before the query
 SPLITS = {"valid": ("valid_2000ex", 2_000, "validation"), "test": ("test_2500ex", 2_500, "test")}
 RELEASE_DIR = "CBTest/data"  # where CBTest.tgz puts the files
 HUB_COLUMNS = ("sentences", "question", "answer", "options")
@@ -113,21 +113,24 @@ class CBTCN(Task):
     file = "cbt/cbtest_CN_valid_2000ex.txt"  # the defaults; __init__ picks the --split's
     hub = parquet_files("cam-cst/cbt", "main", "question", "validation", validation="CN/validation-00000-of-00001.parquet",
                         test="CN/test-00000-of-00001.parquet")
-    options = ("split",)
-    defaults = {"split": "valid"}
+    options = ("split", "cbt_join")
+    defaults = {"split": "valid", "cbt_join": "space"}
 
     def __init__(self, data):
         super().__init__(data)
         split = self.option("split")
         if split not in SPLITS:
             raise UsageError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
+        if self.option("cbt_join") not in JOINS:
+            raise UsageError(f"--cbt-join {self.option('cbt_join')!r} is not one of {', '.join(JOINS)}")
+        self.join = JOINS[self.option("cbt_join")]
         infix, self.denominator, hub_split = SPLITS[split]
         self.file = f"cbt/cbtest_{self.file.split('_')[1]}_{infix}.txt"  # CN or NE
         self.hub = replace(self.hub, split=hub_split)
 
     @property
     def protocol(self) -> dict:
-        return {**super().protocol, "sentence_join": JOIN, "rank_by": "sum_logprob"}
+        return {**super().protocol, "sentence_join": self.join, "rank_by": "sum_logprob"}
 
     def documents(self) -> list[Document]:
         questions = self.read_file() if self.data.data_dir else self.read_hub()
@@ -164,7 +167,7 @@ class CBTCN(Task):
         return questions
 
     def document(self, i: int, q: Question) -> Document:
-        passage = JOIN.join(self.detokenize(s) for s in q.sentences)
+        passage = self.join.join(self.detokenize(s) for s in q.sentences)
         pairs = [self.cut(passage, q.query, c) for c in q.candidates]
         gold = q.candidates.index(q.answer)
         return Document(id=f"question-{i}", text="".join(pairs[gold]), n_units=1, original=q.original(),
@@ -178,7 +181,7 @@ class CBTCN(Task):
         word earlier in the query is not, and a detokenization that shifts when the
         candidate is filled in still is. Every BLANK is filled; the cut is at the first.
         """
-        head = passage + JOIN
+        head = passage + self.join
         blank_at = len(head) + self.detokenize(query).index(BLANK)
         text = head + self.detokenize(query.replace(BLANK, candidate))
         at = min((m.start() for m in re.finditer(re.escape(candidate), text)), key=lambda s: abs(s - blank_at))

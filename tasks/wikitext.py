@@ -13,10 +13,15 @@ Parquet (#8)": one folder per config, ``<config>/test-00000-of-00001.parquet``, 
 ~310 MB WikiText-103 train files a ``load_dataset(repo, config)`` would fetch). A row is
 a line with its "\\n"; a blank line " \\n" became "" (the old loading script stripped
 blank lines), which ``text_from_rows`` puts back; the sha256 proves it.
+
+``--detokenizer megatron`` and ``--word-count megatron`` are Megatron-LM's zero-shot
+choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
+is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 """
 import re
 
 from gpt2eval.data import parquet_files
+from gpt2eval.errors import UsageError
 from gpt2eval.stream import StreamTask
 from gpt2eval.task import Document
 
@@ -25,6 +30,33 @@ ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a 
 
 def lines_of(text: str) -> list[str]:
     return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+
+
+WORD_COUNTS = ("paper", "megatron")
+
+
+def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Document]:
+    """One document per group of original lines, each line ending in "\\n".
+
+    ``--detokenizer megatron`` detokenizes the stream (Megatron's rules see newlines);
+    otherwise each line is detokenized alone. ``--word-count`` picks the denominator:
+    ``paper`` = words + one end-of-line per line, ``megatron`` = Megatron's count.
+    """
+    from gpt2eval.detokenizers import megatron
+
+    count = task.option("word_count")
+    if count not in WORD_COUNTS:
+        raise UsageError(f"--word-count {count!r} is not one of {', '.join(WORD_COUNTS)}")
+    originals = ["".join(line + "\n" for line in group) for group in groups]
+    if task.data.detokenizer == "megatron":
+        texts = megatron.per_document(originals, task.megatron)
+    else:
+        texts = ["".join(task.detokenize(line) + "\n" for line in group) for group in groups]
+    if count == "megatron":
+        units = megatron.word_counts(originals)
+    else:
+        units = [sum(len(line.split()) + 1 for line in group) for group in groups]
+    return [Document(id=i, text=t, n_units=n, original=o) for i, t, n, o in zip(ids, texts, units, originals)]
 
 
 def articles(lines: list[str]) -> list[list[str]]:
@@ -45,19 +77,13 @@ class WikiText2(StreamTask):
     detokenizer = "wikitext"
     file = "wikitext-2/wiki.test.tokens"
     hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-v1/test-00000-of-00001.parquet")
+    megatron = "wikitext"
+    options = ("word_count",)
+    defaults = {"word_count": "paper"}
 
     def documents(self) -> list[Document]:
-        docs = []
-        for i, group in enumerate(self.limited(articles(lines_of(self.original_text())))):
-            docs.append(
-                Document(
-                    id=f"article-{i}",
-                    text="".join(self.detokenize(line) + "\n" for line in group),
-                    n_units=sum(len(line.split()) + 1 for line in group),
-                    original="".join(line + "\n" for line in group),
-                )
-            )
-        return docs
+        groups = self.limited(articles(lines_of(self.original_text())))
+        return stream_documents(self, [f"article-{i}" for i in range(len(groups))], groups)
 
     def text_from_rows(self, rows: list) -> str:
         # Hub rows are the file's lines with their "\n"; blank lines (" ") became "".

@@ -32,12 +32,12 @@ def task(cls=Lambada, data_dir=None, **kw):
 
 
 def test_openai_passages_split_into_context_and_last_word(data_dir):
-    docs = task(data_dir=data_dir).documents()
+    docs = task(data_dir=data_dir, lambada_format="as-is").documents()
     assert len(docs) == Lambada.denominator == 5_153
     first = docs[0]
     assert first.extra == {
         "context": first.original[: -len(" signs")],
-        "sep": " ",
+        "continuation": " signs",
         "target": "signs",
     }
     assert first.extra["context"].endswith("his mouth curved in a confident grin, I don't care about")
@@ -47,7 +47,7 @@ def test_openai_passages_split_into_context_and_last_word(data_dir):
     assert by_id["passage-1053"].extra["target"] == "“Sal"
     assert by_id["passage-2881"].extra["context"].endswith("to do with the")
     assert by_id["passage-2881"].text.endswith("to do with the gloves")
-    assert all(d.extra["sep"] == " " and not d.extra["context"][-1:].isspace() for d in docs)
+    assert all(d.extra["continuation"][0] == " " and not d.extra["context"][-1:].isspace() for d in docs)
 
 
 def test_standard_passages_keep_the_original_target(data_dir):
@@ -56,7 +56,7 @@ def test_standard_passages_keep_the_original_target(data_dir):
     assert len(docs) == LambadaStandard.denominator == 5_153
     assert docs[0].extra["target"] == "signs"
     assert docs[0].extra["context"].endswith("his mouth curved in a confident grin, i don't care about")
-    glued = [d for d in docs if d.extra["sep"] == ""]
+    glued = [d for d in docs if not d.extra["continuation"].startswith(" ")]
     assert len(glued) == 37
     assert all(d.extra["context"][-1] in "\"'" and d.original.split()[-2] in ("``", "`") for d in glued)
     assert all(d.extra["target"] == d.original.split()[-1] for d in docs)
@@ -66,7 +66,7 @@ def test_standard_passages_keep_the_original_target(data_dir):
 
 
 def test_both_versions_agree_on_almost_every_target(data_dir):
-    openai = task(data_dir=data_dir).documents()
+    openai = task(data_dir=data_dir, lambada_format="as-is").documents()
     standard = task(LambadaStandard, data_dir=data_dir).documents()
     same = sum(bare(a.extra["target"]).lower() == b.extra["target"] for a, b in zip(openai, standard))
     assert same >= 5_120, same
@@ -213,7 +213,7 @@ def test_accuracies_from_per_passage_sums():
     assert (m["acc"], m["acc_last_token"], m["acc_greedy_word"], m["acc_stopword"]) == pytest.approx((1 / 3, 2 / 3, 1 / 3, 2 / 3))
     sample = t.samples()[0]
     assert sample["greedy_word"] == "the" and sample["stopword_word"] == "signs." and sample["correct_stopword"]
-    assert sample["context_tokens"] == len(lm.encode("I don't care about"))
+    assert sample["context_tokens"] == len(lm.encode("\nI don't care about"))  # openai: "\n" + context
 
 
 def test_metric_names_match_the_paper_table():
@@ -273,8 +273,9 @@ def test_cli_run(tiny_model_dir, data_dir, tmp_path, one_thread):
     assert m["acc_stopword"] == t["n_correct_stopword"] / 30
     # A random model is near-uniform over 50,257 tokens.
     assert 10_000 < m["token_perplexity"] < 300_000
-    stop = r["config"]["protocol"]["stopwords"]
+    stop = r["config"]["protocol"]["stopword_list"]
     assert r["config"]["protocol"]["stopword_topk"] == 5 and stop["count"] == 179
+    assert r["config"]["protocol"]["lambada_format"] == "openai" and r["config"]["data"]["preset"] == "paper"
     assert r["data"]["files"][0]["checksum"] == "ok"
     assert len(r["per_document"]["n_correct_stopword"]) == 30
     samples = [json.loads(line) for line in out.with_suffix(".samples.jsonl").read_text().splitlines()]

@@ -11,7 +11,7 @@ from gpt2eval.cli import main
 from gpt2eval.table import paper_model_for, protocol_differences
 
 PROTOCOLS = {"wikitext2": {"detokenizer": "wikitext"}, "wikitext2-raw": {"detokenizer": "none"},
-             "ptb": {"detokenizer": "ptb"}, "lambada": {"detokenizer": "none", "stopword_topk": 10},
+             "ptb": {"detokenizer": "ptb"}, "lambada": {"detokenizer": "none", "stopword_topk": 10, "lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"},
              "cbt-cn": {"detokenizer": "cbt", "split": "valid"}}
 
 

@@ -96,6 +96,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     from ..models import load_model
     from ..overwrite import config_differences
     from ..paths import check_output_dir, check_output_file
+    from ..presets import resolve
+    from ..registry import get_task_class
     from ..results import model_slug, write_json
     from .run import make_runner, record_run
 
@@ -105,13 +107,14 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     for name in names:
         check_output_file(out / f"{name}.json")
-    preflight(model_cfg, window_cfg)
+    for name in names:
+        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
     click.echo(f"results folder: {out}")
     todo, missing, failed, kept = [], {}, {}, []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, window_cfg, data_cfg)
+            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
             if not diffs:
                 click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
                 continue
@@ -119,20 +122,21 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
             kept.append(name)
             continue
         try:
-            todo.append(prepare(name, data_cfg))
+            todo.append(prepare(name, data_cfg, window_cfg))
         except UsageError as e:
             missing[name] = str(e).removeprefix(f"{name}: ")
     if todo or missing:
         # Before any data message: offline, a model missing from the cache is the real error.
         loaded = load_model(model_cfg)
-        lm = LM(loaded, window_cfg, runner=make_runner(run_cfg, model_cfg, loaded, Dist(), out, quiet))
+        runner = make_runner(run_cfg, model_cfg, loaded, Dist(), out, quiet)
     for name, why in missing.items():
         click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
     for task, docs in todo:
+        lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
         if lm.progress is not None:
             lm.progress.label = task.name
         try:
-            result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+            result = evaluate_task(task, docs, lm, model_cfg)
         except UsageError as e:
             failed[task.name] = str(e)
             click.echo(f"{task.name}: FAILED: {e}", err=True)

@@ -40,7 +40,8 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
-    from ..registry import unique_task_names
+    from ..presets import resolve
+    from ..registry import get_task_class, unique_task_names
     from ..results import write_json
 
     names = task_list(task_names, tasks)
@@ -50,9 +51,12 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
-    check_outputs(paths.values(), log_samples, force, model_cfg, window_cfg, data_cfg)
-    prepared = [prepare(name, data_cfg) for name in names]
-    preflight(model_cfg, window_cfg)
+    # The preset fills each task's options: compare and check what will actually run.
+    resolved = {name: resolve(get_task_class(name), window_cfg, data_cfg) for name in names}
+    check_outputs(paths, resolved, log_samples, force, model_cfg)
+    prepared = [prepare(name, data_cfg, window_cfg) for name in names]
+    for window, _ in resolved.values():
+        preflight(model_cfg, window)
     lock = OutputLock()
     for path in paths.values() if dist.is_main else ():
         lock.acquire(path)  # a second process on the same --output stops here, before the model loads
@@ -61,11 +65,11 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     try:
         loaded = load_model(replace(model_cfg, device=device))
         runner = make_runner(run_cfg, model_cfg, loaded, dist, next(iter(paths.values())).parent, quiet)
-        lm = LM(loaded, window_cfg, runner=runner)
         for task, docs in prepared:
+            lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
             if lm.progress is not None:
                 lm.progress.label = task.name
-            result = evaluate_task(task, docs, lm, model_cfg, window_cfg, data_cfg)
+            result = evaluate_task(task, docs, lm, model_cfg)
             record_run(result, run_cfg, runner)
             if not dist.is_main:
                 continue
@@ -82,16 +86,16 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
         lock.release()
 
 
-def check_outputs(paths, log_samples, force, model_cfg, window_cfg, data_cfg) -> None:
+def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg) -> None:
     """Every file this run will write can be written, and replaces no result of another config."""
     from ..overwrite import check_replace
     from ..paths import check_output_file
 
-    for path in paths:
+    for name, path in paths.items():
         check_output_file(path)
         if log_samples:
             check_output_file(path.with_suffix(".samples.jsonl"), "--log-samples")
-        check_replace(path, model_cfg, window_cfg, data_cfg, force)
+        check_replace(path, model_cfg, *resolved[name], force)
 
 
 def echo_table(paths: list[str]) -> None:
@@ -154,15 +158,21 @@ def first_difference(original: str, roundtrip: str, width: int = 24) -> str:
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files [default: the hub].")
 @click.option("--split", default=None, help="CBT: valid | test.")
+@click.option("--detokenizer", type=click.Choice(["default", "megatron"]), default="default", show_default=True,
+              help="megatron: Megatron-LM's (not invertible), checked against gpt2eval's own tokenize.")
 @click.option("--show", type=int, default=3, show_default=True, help="Lines that fail to round-trip to print.")
-def detok_check(task_names, data_dir, split, show):
+def detok_check(task_names, data_dir, split, detokenizer, show):
     """Round-trip rate of each task's detokenizer on its whole original data.
 
-    A line round-trips when tokenize(detokenize(line)) == line.
+    A line round-trips when tokenize(detokenize(line)) == line. Megatron-LM's
+    detokenizers have no inverse: their rate is measured with gpt2eval's tokenize of the
+    corpus and shows how much text they change that gpt2eval's would not.
     """
     import importlib
+    from types import SimpleNamespace
 
     from ..detokenizers import round_trip_failures
+    from ..errors import UsageError
     from ..registry import get_task_class
 
     for name in task_names:
@@ -171,10 +181,18 @@ def detok_check(task_names, data_dir, split, show):
             click.echo(f"{name}: no detokenizer (the text is scored as it is)")
             continue
         module = importlib.import_module(f"gpt2eval.detokenizers.{task.detokenizer}")
+        what = task.detokenizer
+        if detokenizer == "megatron":
+            if not task.megatron:
+                raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {name}: use default")
+            from ..detokenizers.megatron import DETOKENIZERS
+
+            module = SimpleNamespace(detokenize=DETOKENIZERS[task.megatron], tokenize=module.tokenize)
+            what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer} tokenize)"
         lines = task.detokenizer_lines()
         bad = round_trip_failures(module, lines)
         ok = len(lines) - len(bad)
-        click.echo(f"{name}: detokenizer {task.detokenizer}: {ok:,}/{len(lines):,} lines round-trip ({100 * ok / max(1, len(lines)):.3f}%)")
+        click.echo(f"{name}: detokenizer {what}: {ok:,}/{len(lines):,} lines round-trip ({100 * ok / max(1, len(lines)):.3f}%)")
         for line in bad[:show]:
             click.echo(first_difference(line, module.tokenize(module.detokenize(line))))
 

@@ -1,0 +1,34 @@
+"""`gpt2eval sensitivity`: every unstated protocol choice varied one at a time."""
+from __future__ import annotations
+
+import click
+
+from ..config import DataConfig, ModelConfig, WindowConfig
+from ..errors import UsageError
+from ..options import build, data_options, model_options, window_options
+
+
+@click.command()
+@click.option("--task", "task_name", required=True, help="One task, e.g. lambada or wikitext2.")
+@model_options
+@window_options
+@data_options
+@click.option("--strides", default=None, help="Stream tasks: strides to try, e.g. 512,256,32 [default: L/2 and 32].")
+@click.option("--paper-model", default=None, help="Paper row to measure against [default: the model's GPT-2 size, else gpt2-large].")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sensitivity/].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sensitivity(task_name, strides, paper_model, output, quiet, **opts):
+    """What each protocol choice the paper leaves open is worth, for one task.
+
+    From the --preset's reading (default paper), each choice the task reads (stride,
+    EOS prefix, LAMBADA format, stop-word filter and list, detokenizer, word count,
+    joins) is set to each other value in turn, the model loaded once. Writes one result
+    per variant (left out of tables), <task>-sensitivity.json/.md (choice, value, metric,
+    difference from the base run and from the paper) and <task>-tornado.png.
+    """
+    from ..sensitivity import parse_strides_option, run_sensitivity
+
+    if paper_model is not None and paper_model not in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
+        raise UsageError(f"--paper-model {paper_model!r} is not one of gpt2, gpt2-medium, gpt2-large, gpt2-xl")
+    run_sensitivity(task_name, build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts),
+                    parse_strides_option(strides), output, paper_model, quiet, echo=click.echo)
