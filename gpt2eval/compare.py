@@ -62,7 +62,7 @@ def protocol_of(result: dict) -> dict:
     # (for a protocol option: the value such a result ran with, gpt2eval.presets.older_defaults).
     from .presets import older_defaults
 
-    older_data, older_protocol = older_defaults(result["task"])
+    older_data, older_protocol = older_defaults(result.get("task", ""))
     defaults = {"window": asdict(WindowConfig()), "data": {**asdict(DataConfig()), **older_data}, "protocol": older_protocol}
     flat = {}
     for section in ("window", "data", "protocol"):

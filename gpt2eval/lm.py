@@ -197,6 +197,7 @@ class LM:
         from .scoring import SpanScore
 
         items = [[list(ctx) or [self.loaded.eos_id], list(cont)] for ctx, cont in items]
+        self.note(f"stop-word filter: top-{topk} first tokens after {len(items):,} contexts, greedy words from each context's cache")
         records = self.runner.map(
             "word", items, lambda unit: self._compute_word(unit, accept, topk, max_tokens),
             {**self._params(), "rule": rule, "topk": topk, "max_tokens": max_tokens},

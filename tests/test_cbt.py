@@ -220,7 +220,7 @@ def test_split_option():
                                                           "hf://datasets/cam-cst/cbt@main/NE/validation-00000-of-00001.parquet")
     assert task.hub.data_files[task.hub.split].endswith("/CN/test-00000-of-00001.parquet")
     assert task.protocol["split"] == "test"
-    assert task_of().protocol == {"detokenizer": "cbt", "split": "valid", "sentence_join": " ", "rank_by": "sum_logprob"}
+    assert task_of().protocol == {"detokenizer": "cbt", "split": "valid", "cbt_join": "space", "sentence_join": " ", "rank_by": "sum_logprob"}
     with pytest.raises(UsageError, match="--split 'train' is not one of valid, test"):
         task_of(split="train")
     with pytest.raises(UsageError, match="neither cbt/cbtest_CN_test_2500ex.txt nor CBTest/data/cbtest_CN_test_2500ex.txt found"):

@@ -60,15 +60,15 @@ class OOMAbove(torch.nn.Module):
         super().__init__()
         self.inner, self.limit, self.batches = model, limit, []
 
-    def forward(self, input_ids, attention_mask=None):
+    def forward(self, input_ids, attention_mask=None, **kwargs):
         self.batches.append(input_ids.shape[0])
         if input_ids.shape[0] > self.limit:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return self.inner(input_ids=input_ids, attention_mask=attention_mask)
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
 
 
 class Broken(OOMAbove):
-    def forward(self, input_ids, attention_mask=None):
+    def forward(self, input_ids, attention_mask=None, **kwargs):
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
 
