@@ -270,10 +270,17 @@ class LM:
         import torch
 
         def compute(items):
-            return [{"ids": row.numpy()} for x in self._next_logits(items) for row in x.topk(min(k, x.shape[-1]), dim=-1).indices]
+            return [{"ids": row.numpy()} for row in self._topk(items, k)]
 
         records = self.runner.map("topk", self._contexts(contexts), compute, {**self._params(), "k": k})
         return torch.stack([torch.from_numpy(r["ids"]) for r in records]) if records else torch.empty((0, k), dtype=torch.long)
+
+    def _topk(self, contexts: list[list[int]], k: int):
+        """Top-``k`` ids after each (already cut) context, computed here: (N, k) long."""
+        import torch
+
+        x = [b.topk(min(k, b.shape[-1]), dim=-1).indices for b in self._next_logits(contexts)]
+        return torch.cat(x) if x else torch.empty((0, k), dtype=torch.long)
 
     def _contexts(self, contexts) -> list[list[int]]:
         return [list(c)[-self.max_length :] or [self.loaded.eos_id] for c in contexts]
@@ -324,10 +331,7 @@ class _Direct:
         pass
 
     def topk_next(self, contexts, k: int):
-        import torch
-
-        x = list(self.lm._next_logits(self.lm._contexts(contexts)))
-        return torch.cat([b.topk(min(k, b.shape[-1]), dim=-1).indices for b in x]) if x else torch.empty((0, k), dtype=torch.long)
+        return self.lm._topk(self.lm._contexts(contexts), k)
 
 
 def _as_list(ids) -> list:
