@@ -63,3 +63,17 @@ def test_runner_without_cache_computes_in_order():
     out = Runner(unit_tokens=4).map("spans", [[i] * 3 for i in range(5)], _compute(calls))
     assert calls == [2, 2, 1]
     assert [float(r["nll"][0]) for r in out] == pytest.approx([i / 7 for i in range(5)])
+
+
+def test_bad_run_options_are_one_line_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from gpt2eval.cli import main
+
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    for bad in (["--unit-tokens", "0"], ["--cache-dir", str(a_file)]):
+        result = CliRunner().invoke(main, ["run", "--task", "ptb", "--model", str(tmp_path / "none"), *bad])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1, result.output
+        assert bad[0] in result.output, result.output  # refused for the option, not for the missing model
