@@ -1,14 +1,15 @@
 """What can be known about a model before its weights load, and one line for what goes wrong.
 
-``preflight`` reads the model's config alone (no weights): a local path that is not there,
-a hub id missing from the offline cache, a repository that needs its own code, a model
-that is not a causal decoder, and window options the context length rules out are all
-refused before any work. ``check_causal`` then probes the loaded model itself, since a
-bidirectional model scored as if causal gives a plausible but meaningless number.
+``preflight`` reads the model's config and tokenizer alone (no weights): a local path that
+is not there or holds no tokenizer, a hub id missing from the offline cache (or from the
+local cache when the hub does not answer), a repository that needs its own code, a model
+that is not a causal decoder, a tokenizer whose ids do not fit the model's embedding, and
+window options the context length rules out are all refused before any work.
+``check_causal`` then probes the loaded model itself, since a bidirectional model scored
+as if causal gives a plausible but meaningless number.
 """
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
@@ -27,9 +28,12 @@ ENCODER_HEADS = ("ForMaskedLM", "ForPreTraining", "ForSequenceClassification", "
 def preflight(model_cfg, window_cfg=None):
     """The model's config, read without weights; raises ``UsageError`` for what it rules out.
 
-    With ``window_cfg`` the window options are checked against the context length too.
+    The tokenizer is loaded and checked against the config too (``tokenizer_checks``).
+    With ``window_cfg`` the window options are checked against the context length.
     """
     from transformers import AutoConfig
+
+    from .tokenizer_checks import check_tokenizer
 
     check_location(model_cfg)
     try:
@@ -38,13 +42,18 @@ def preflight(model_cfg, window_cfg=None):
     except Exception as e:  # noqa: BLE001 - the hub and transformers raise many types; load_error sorts them
         raise load_error(model_cfg, e) from None
     check_causal_config(config, model_cfg.model)
+    check_tokenizer(model_cfg, config)
     if window_cfg is not None:
         check_window_early(window_cfg, config)
     return config
 
 
 def check_location(model_cfg) -> None:
-    """A local path must be a model directory; offline, a hub id must be in the cache."""
+    """A local path must be a model directory with a tokenizer; offline (or when the hub
+    does not answer), a hub id must be in the cache."""
+    from .hub import go_offline, reachable
+    from .tokenizer_checks import check_tokenizer_files
+
     name = model_cfg.model
     path = Path(name).expanduser()
     if path.exists():
@@ -52,9 +61,17 @@ def check_location(model_cfg) -> None:
             raise UsageError(f"--model {name} is a file: pass the directory that holds config.json and the weights")
         if not (path / "config.json").is_file():
             raise UsageError(f"--model {name}: no config.json in that directory: pass a directory written by save_pretrained")
+        check_tokenizer_files(path, name)
         return
     if looks_like_path(name):
         raise UsageError(f"--model {name}: no such directory: check the path (or pass a hub id such as gpt2-large)")
+    if not hub_offline():
+        ok, why = reachable()
+        if not ok and not in_cache(name, model_cfg.revision):
+            raise UsageError(f"cannot reach the hub ({why}) and model {name} is not in the local cache: "
+                             f"run `make download MODELS={name}` where there is network, or pass a local directory")
+        if not ok:
+            go_offline(why)
     if hub_offline() and not in_cache(name, model_cfg.revision):
         raise UsageError(not_cached(name))
 
@@ -73,9 +90,9 @@ def looks_like_path(name: str) -> bool:
 
 
 def hub_offline() -> bool:
-    from huggingface_hub import constants
+    from .hub import offline
 
-    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    return offline()
 
 
 def in_cache(repo_id: str, revision: str | None) -> bool:

@@ -16,7 +16,8 @@ its other values while all the rest stay put, with one loaded model::
 Each run is a normal result file plus ``"sweep": {"parameter": "sensitivity", ...}``, so
 tables leave it out. The summary has one row per variant: choice, value, the task's
 Table 3 metric(s), the difference from the base run and the distance to the paper's
-number for the model's size; ``gpt2eval plot`` draws it as a tornado chart.
+number for the model's size (``table.SIZE_RULE``, the rule of every report); ``gpt2eval
+plot`` draws it as a tornado chart.
 """
 from __future__ import annotations
 
@@ -134,11 +135,12 @@ def metrics_of(task: str, headline: str) -> list[str]:
 def summarize(runs: list[dict], paper_model: str | None = None) -> dict:
     """Rows of choice, value, metric, value, difference from the base run, distance to the paper."""
     from .paper import columns, paper_value
-    from .table import paper_model_for
+    from .table import NEAREST, paper_model_for
 
     base = runs[0]
     task, model = base["task"], base["model"]["name"]
-    versus = paper_model_for(model, paper_model or "gpt2-large")
+    # table.SIZE_RULE, as `gpt2eval table` and the figures compare this model
+    versus = paper_model_for(model, paper_model or NEAREST, base["model"].get("n_parameters"))
     scale = {c["metric"]: (100.0 if c["unit"] == "%" else 1.0) for c in columns() if c["task"] == task}
     rows = []
     for metric in metrics_of(task, base["headline"]):

@@ -90,47 +90,74 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     figures. Exit 1 when a task was skipped or failed.
     """
     from ..distributed import Dist
-    from ..evaluate import evaluate_task, limit_note, prepare, summary
-    from ..lm import LM
+    from ..evaluate import prepare
     from ..model_checks import preflight
-    from ..models import load_model
-    from ..overwrite import config_differences
-    from ..paths import check_output_dir, check_output_file
+    from ..overwrite import differences, model_identity
+    from ..paths import check_output_dir
     from ..presets import resolve
     from ..registry import get_task_class
-    from ..results import model_slug, write_json
-    from .run import make_runner, record_run
+    from ..results import model_slug
+    from .run import check_cache_dir, open_run_cache
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
+    check_outputs(out, names, report)
+    if run_cfg.cache:
+        check_cache_dir(run_cfg, out)
     for name in names:
-        check_output_file(out / f"{name}.json")
-    for name in names:
-        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
+        config = preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
+    model = model_identity(model_cfg, config)
     click.echo(f"results folder: {out}")
-    todo, missing, failed, kept = [], {}, {}, []
+    todo, missing, failed, kept, earlier = [], {}, {}, [], {}
     for name in names:
         path = out / f"{name}.json"
+        try:
+            task, docs = prepare(name, data_cfg, window_cfg)
+        except UsageError as e:
+            missing[name] = str(e).removeprefix(f"{name}: ")
+            if path.exists():
+                earlier[name] = path  # kept, but what it was made from cannot be checked
+            continue
         if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
+            diffs = differences(path, task, docs, model)
             if not diffs:
-                click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
+                click.echo(f"{name}: skipped, {path} exists with the same config and data (--force reruns it)")
                 continue
             click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
             kept.append(name)
             continue
-        try:
-            todo.append(prepare(name, data_cfg, window_cfg))
-        except UsageError as e:
-            missing[name] = str(e).removeprefix(f"{name}: ")
-    if todo or missing:
-        # Before any data message: offline, a model missing from the cache is the real error.
-        loaded = load_model(model_cfg)
-        runner = make_runner(run_cfg, model_cfg, loaded, Dist(), out, quiet)
+        todo.append((task, docs))
     for name, why in missing.items():
         click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
+    cache = open_run_cache(run_cfg, out, Dist()) if todo else None
+    try:
+        run_tasks(todo, model_cfg, run_cfg, cache, out, failed, quiet)
+    finally:
+        if cache is not None:
+            cache.close()
+    if report:
+        write_report(out)
+    if kept:
+        click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
+    if missing or failed:
+        click.echo(not_done_message(missing, failed, data_dir, earlier), err=True)
+        ctx.exit(1)
+
+
+def run_tasks(todo: list, model_cfg, run_cfg, cache, out: Path, failed: dict, quiet: bool) -> None:
+    """Score each prepared task and write its result; a task that fails is noted in ``failed``."""
+    from ..distributed import Dist
+    from ..evaluate import evaluate_task, limit_note, summary
+    from ..lm import LM
+    from ..models import load_model
+    from .run import make_runner, record_run, write_result
+
+    if not todo:
+        return
+    loaded = load_model(model_cfg)
+    runner = make_runner(run_cfg, model_cfg, loaded, Dist(), cache, quiet)
     for task, docs in todo:
         lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
         if lm.progress is not None:
@@ -143,17 +170,22 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
             continue
         record_run(result, run_cfg, lm.runner)  # a killed task resumes from the unit cache
         path = out / f"{task.name}.json"
-        write_json(result, path)
+        write_result(result, path, cache)
         click.echo(f"{task.name}: {summary(result)} -> {path}")
         if note := limit_note(task, result):
             click.echo(note)
+
+
+def check_outputs(out: Path, names: list[str], report: bool) -> None:
+    """Every file reproduce writes can be written: results, the table and the figures."""
+    from ..paths import check_output_dir, check_output_file
+
+    for name in names:
+        check_output_file(out / f"{name}.json")
     if report:
-        write_report(out)
-    if kept:
-        click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
-    if missing or failed:
-        click.echo(not_done_message(missing, failed, data_dir), err=True)
-        ctx.exit(1)
+        for suffix in ("md", "csv", "tex"):
+            check_output_file(out / f"table3.{suffix}")
+        check_output_dir(out / "figures")
 
 
 def write_report(folder: Path) -> None:
@@ -166,22 +198,29 @@ def write_report(folder: Path) -> None:
         return
     text = build_table([str(folder)], "markdown")
     click.echo("\n" + text)
-    (folder / "table3.md").write_text(text, encoding="utf-8")
-    for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
-        (folder / f"table3.{suffix}").write_text(build_table([str(folder)], fmt), encoding="utf-8")
-    figures = plot_all([str(folder)], folder / "figures", ("pdf",))
+    try:
+        (folder / "table3.md").write_text(text, encoding="utf-8")
+        for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
+            (folder / f"table3.{suffix}").write_text(build_table([str(folder)], fmt), encoding="utf-8")
+        figures = plot_all([str(folder)], folder / "figures", ("pdf",))
+    except OSError as e:
+        raise UsageError(f"cannot write the table or figures in {folder} ({e.strerror or e}): the results are written; "
+                         f"make it writable and run `gpt2eval table {folder}` and `gpt2eval plot {folder}`") from None
     click.echo(f"table -> {folder}/table3.{{md,csv,tex}}; {len(figures)} figure files -> {folder / 'figures'}")
 
 
-def not_done_message(missing: dict, failed: dict, data_dir) -> str:
-    """Which tasks have no result, and how to get their data."""
+def not_done_message(missing: dict, failed: dict, data_dir, earlier: dict | None = None) -> str:
+    """Which tasks have no new result, how to get their data, and which earlier results the table shows."""
     lines = []
     if missing:
         where = f"--data-dir {data_dir}" if data_dir else "the hub (or its local cache when offline)"
-        lines.append(f"no result for {', '.join(missing)}: data missing from {where}. Where there is network, "
+        lines.append(f"no {'new ' if earlier else ''}result for {', '.join(missing)}: data missing from {where}. Where there is network, "
                      "`make download` fetches it into the hub cache (then rerun, offline with HF_DATASETS_OFFLINE=1), "
                      "or `gpt2eval download --task NAME --data-dir DIR` writes the files (then rerun with DATA_DIR=DIR "
                      "or --data-dir DIR); the README's Data section gives each file's source.")
+    if earlier:
+        lines.append(f"the table shows earlier results for {', '.join(earlier)} ({', '.join(str(p) for p in earlier.values())}), "
+                     "kept from another run; without their data they could not be checked (delete them to leave the cells empty)")
     if failed:
         lines.append(f"no result for {', '.join(failed)}: failed (see above)")
     return "\n".join(lines)

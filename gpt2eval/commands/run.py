@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -40,9 +41,9 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     from ..lm import LM
     from ..model_checks import preflight
     from ..models import load_model
+    from ..overwrite import check_replace, model_identity
     from ..presets import resolve
     from ..registry import get_task_class, unique_task_names
-    from ..results import write_json
 
     names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
@@ -51,20 +52,27 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
-    # The preset fills each task's options: compare and check what will actually run.
+    # The preset fills each task's options: check what will actually run.
     resolved = {name: resolve(get_task_class(name), window_cfg, data_cfg) for name in names}
-    check_outputs(paths, resolved, log_samples, force, model_cfg)
+    check_outputs(paths, log_samples)
+    out_dir = next(iter(paths.values())).parent
+    if run_cfg.cache and dist.is_main:
+        check_cache_dir(run_cfg, out_dir)
     prepared = [prepare(name, data_cfg, window_cfg) for name in names]
     for window, _ in resolved.values():
-        preflight(model_cfg, window)
+        config = preflight(model_cfg, window)
+    model = model_identity(model_cfg, config)
+    for task, docs in prepared:  # the data read and the model's config: nothing of another run is replaced
+        check_replace(paths[task.name], task, docs, model, force)
     lock = OutputLock()
     for path in paths.values() if dist.is_main else ():
         lock.acquire(path)  # a second process on the same --output stops here, before the model loads
+    cache = open_run_cache(run_cfg, out_dir, dist)
     device = dist.device(model_cfg.device)
     dist.init(device)
     try:
         loaded = load_model(replace(model_cfg, device=device))
-        runner = make_runner(run_cfg, model_cfg, loaded, dist, next(iter(paths.values())).parent, quiet)
+        runner = make_runner(run_cfg, model_cfg, loaded, dist, cache, quiet)
         for task, docs in prepared:
             lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
             if lm.progress is not None:
@@ -73,7 +81,7 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
             record_run(result, run_cfg, runner)
             if not dist.is_main:
                 continue
-            write_json(result, paths[task.name])
+            write_result(result, paths[task.name], cache)
             click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
             if note := limit_note(task, result):
                 click.echo(note)
@@ -84,18 +92,51 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     finally:
         dist.close()
         lock.release()
+        if cache is not None:
+            cache.close()  # checkpoints the write-ahead log into the file
 
 
-def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg) -> None:
-    """Every file this run will write can be written, and replaces no result of another config."""
-    from ..overwrite import check_replace
+def check_outputs(paths: dict, log_samples) -> None:
+    """Every file this run will write can be written (what it would replace: ``check_replace``)."""
     from ..paths import check_output_file
 
-    for name, path in paths.items():
+    for path in paths.values():
         check_output_file(path)
         if log_samples:
             check_output_file(path.with_suffix(".samples.jsonl"), "--log-samples")
-        check_replace(path, model_cfg, *resolved[name], force)
+
+
+def check_cache_dir(run_cfg, output_dir: Path) -> None:
+    """The work-unit cache's folder can hold it: a one-line error before any work."""
+    from ..paths import check_output_dir
+
+    if run_cfg.cache_dir:
+        check_output_dir(run_cfg.cache_dir, "--cache-dir")
+
+
+def open_run_cache(run_cfg, output_dir: Path, dist):
+    """The work-unit cache on rank 0 (``--cache-dir`` or beside the output), opened and
+    checked before the model loads: a damaged one is moved aside (``cache.open_cache``)."""
+    from ..cache import FILENAME, open_cache
+
+    if not (run_cfg.cache and dist.is_main):
+        return None
+    check_cache_dir(run_cfg, output_dir)
+    return open_cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
+
+
+def write_result(result: dict, path: Path, cache) -> None:
+    """The result file; a folder that stopped being writable is one line that says where the work is."""
+    from ..errors import UsageError
+    from ..results import write_json
+
+    try:
+        write_json(result, path)
+    except OSError as e:
+        fix = f"make {path.parent} writable (or pass another --output) and rerun the same command"
+        kept = (f"the scored work units are in the cache {cache.path}: {fix}, which resumes from the cache"
+                if cache is not None and not cache.broken else f"nothing of this task was cached: {fix}")
+        raise UsageError(f"cannot write {path} ({e.strerror or e}): {kept}") from None
 
 
 def echo_table(paths: list[str]) -> None:
@@ -113,16 +154,12 @@ def record_run(result: dict, run_cfg, runner) -> None:
                      "cache": str(runner.cache.path) if runner.cache else None}
 
 
-def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
-    """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
-    from ..cache import FILENAME, Cache
+def make_runner(run_cfg, model_cfg, loaded, dist, cache, quiet: bool):
+    """The work-unit runner over ``cache`` (``open_run_cache``; None: nothing kept)."""
     from ..fingerprint import model_fingerprint
     from ..progress import Progress
     from ..units import Runner
 
-    cache = None
-    if run_cfg.cache and dist.is_main:
-        cache = Cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
     fingerprint = model_fingerprint(model_cfg, loaded) if cache else None
     progress = Progress(enabled=not quiet and dist.is_main)
     return Runner(fingerprint, cache, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
@@ -197,6 +234,9 @@ def detok_check(task_names, data_dir, split, detokenizer, show):
             click.echo(first_difference(line, module.tokenize(module.detokenize(line))))
 
 
+WIDTH = 100  # columns `gpt2eval tasks` fits in
+
+
 @click.command(name="tasks")
 def list_tasks():
     """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
@@ -209,7 +249,10 @@ def list_tasks():
         paper = paper_value(name, "gpt2-large", cls.metric)
         denominator = f"{cls.denominator:,} {cls.unit}s" if cls.denominator else f"per {cls.unit}"
         rows.append((name, cls.metric, denominator, cls.document_name, "-" if paper is None else f"{paper:g}", cls.description))
+    # Fits WIDTH columns: the description goes on its own indented line(s) under each task.
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
-    click.echo("aliases (lm-eval's names): " + ", ".join(f"{a} = {t}" for a, t in ALIASES.items()))
+    for i, r in enumerate(rows):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)).rstrip())
+        if i:
+            click.echo(textwrap.fill(r[5], WIDTH, initial_indent="    ", subsequent_indent="    "))
+    click.echo(textwrap.fill("aliases (lm-eval's names): " + ", ".join(f"{a} = {t}" for a, t in ALIASES.items()), WIDTH))

@@ -14,7 +14,7 @@ from ..options import build, data_options, model_options, window_options
 @window_options
 @data_options
 @click.option("--strides", default=None, help="Stream tasks: strides to try, e.g. 512,256,32 [default: L/2 and 32].")
-@click.option("--paper-model", default=None, help="Paper row to measure against [default: the model's GPT-2 size, else gpt2-large].")
+@click.option("--paper-model", default=None, help="Paper row to measure against [default: the model's GPT-2 size, else the paper's size nearest in parameter count, as `gpt2eval table`].")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sensitivity/].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sensitivity(task_name, strides, paper_model, output, quiet, **opts):
