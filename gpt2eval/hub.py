@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from functools import lru_cache
 
 TIMEOUT_S = 5.0  # a connection that takes longer than this is treated as no network
+_FALLBACK = [True]  # False inside `gpt2eval download`, whose whole job is to reach the hub
 
 
 def offline() -> bool:
@@ -51,9 +53,19 @@ def go_offline(why: str) -> None:
         datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = True
 
 
+@contextmanager
+def no_offline_fallback():
+    """Within: hub calls are made as asked (``gpt2eval download`` reports what it cannot reach)."""
+    _FALLBACK.append(False)
+    try:
+        yield
+    finally:
+        _FALLBACK.pop()
+
+
 def ensure_reachable_or_offline() -> None:
     """Before the first hub call: when the hub does not answer, go offline at once."""
-    if offline():
+    if offline() or not _FALLBACK[-1]:
         return
     ok, why = reachable()
     if not ok:

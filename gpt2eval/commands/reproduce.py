@@ -34,6 +34,13 @@ def download(ctx, task_names, models, revision, data_dir):
     are listed as unreachable without waiting. Exits 1 if any could not be fetched or
     rebuilt exactly.
     """
+    from ..hub import no_offline_fallback
+
+    with no_offline_fallback():
+        _download(ctx, task_names, models, revision, data_dir)
+
+
+def _download(ctx, task_names, models, revision, data_dir):
     from ..download import check_online, check_task, fetch_model, fetch_task, header, not_tried
     from ..paths import check_output_dir
 
