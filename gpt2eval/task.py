@@ -48,6 +48,8 @@ class Task:
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
     defaults: ClassVar[dict] = {}  # this task's defaults for those fields
+    save_tokens: bool = False  # set by `run --save-tokens`: evaluate keeps ``token_rows``
+    token_rows = None  # a gpt2eval.engine.tokens.TokenRows after evaluate, when asked
 
     def __init__(self, data: DataConfig):
         self.data = data

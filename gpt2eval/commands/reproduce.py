@@ -76,10 +76,12 @@ def download(ctx, task_names, models, revision, data_dir):
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
+@click.option("--save-tokens", is_flag=True, help="Also write <task>.tokens.parquet, one row per scored token; a task whose "
+              "result exists without one is rerun (from the work-unit cache).")
 @run_options
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @click.pass_context
-def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
+def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, save_tokens, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
@@ -99,14 +101,19 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     from ..presets import resolve
     from ..registry import get_task_class
     from ..results import model_slug, write_json
-    from .run import make_runner, record_run
+    from ..tokens_file import tokens_path
+    from .run import check_pyarrow, make_runner, record_run, write_token_file
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
+    if save_tokens:
+        check_pyarrow()
     for name in names:
         check_output_file(out / f"{name}.json")
+        if save_tokens:
+            check_output_file(tokens_path(out / f"{name}.json"), "--save-tokens")
     for name in names:
         preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
     click.echo(f"results folder: {out}")
@@ -115,12 +122,15 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         path = out / f"{name}.json"
         if path.exists() and not force:
             diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
-            if not diffs:
+            if not diffs and save_tokens and not tokens_path(path).exists():
+                click.echo(f"{name}: rerun for its tokens file (--save-tokens; finished work units come from the cache)")
+            elif not diffs:
                 click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
                 continue
-            click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
-            kept.append(name)
-            continue
+            else:
+                click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
+                kept.append(name)
+                continue
         try:
             todo.append(prepare(name, data_cfg, window_cfg))
         except UsageError as e:
@@ -135,6 +145,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
         if lm.progress is not None:
             lm.progress.label = task.name
+        task.save_tokens = save_tokens
         try:
             result = evaluate_task(task, docs, lm, model_cfg)
         except UsageError as e:
@@ -147,6 +158,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         click.echo(f"{task.name}: {summary(result)} -> {path}")
         if note := limit_note(task, result):
             click.echo(note)
+        if save_tokens:
+            write_token_file(task, docs, path, result)
     if report:
         write_report(out)
     if kept:

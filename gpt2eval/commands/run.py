@@ -20,9 +20,11 @@ from ..options import build, data_options, model_options, run_options, task_list
 @run_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
+@click.option("--save-tokens", is_flag=True, help="Also write one row per scored token (NLL, context, span in the "
+              "original text) as <result>.tokens.parquet, from the same pass; `gpt2eval report` shows them.")
 @click.option("--force", is_flag=True, help="Replace an existing result of another config (kept otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
-def run(task_names, tasks, output, log_samples, force, quiet, **opts):
+def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
     Data, options and output paths are checked for every task before the model loads, and
@@ -53,7 +55,7 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
     # The preset fills each task's options: compare and check what will actually run.
     resolved = {name: resolve(get_task_class(name), window_cfg, data_cfg) for name in names}
-    check_outputs(paths, resolved, log_samples, force, model_cfg)
+    check_outputs(paths, resolved, log_samples, force, model_cfg, save_tokens)
     prepared = [prepare(name, data_cfg, window_cfg) for name in names]
     for window, _ in resolved.values():
         preflight(model_cfg, window)
@@ -69,6 +71,7 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
             lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
             if lm.progress is not None:
                 lm.progress.label = task.name
+            task.save_tokens = save_tokens
             result = evaluate_task(task, docs, lm, model_cfg)
             record_run(result, run_cfg, runner)
             if not dist.is_main:
@@ -79,6 +82,8 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
                 click.echo(note)
             if log_samples:
                 write_samples(task, paths[task.name], result)
+            if save_tokens:
+                write_token_file(task, docs, paths[task.name], result)
         if len(names) > 1 and dist.is_main:
             echo_table([str(p) for p in paths.values()])
     finally:
@@ -86,15 +91,20 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
         lock.release()
 
 
-def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg) -> None:
+def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg, save_tokens=False) -> None:
     """Every file this run will write can be written, and replaces no result of another config."""
     from ..overwrite import check_replace
     from ..paths import check_output_file
+    from ..tokens_file import tokens_path
 
+    if save_tokens:
+        check_pyarrow()
     for name, path in paths.items():
         check_output_file(path)
         if log_samples:
             check_output_file(path.with_suffix(".samples.jsonl"), "--log-samples")
+        if save_tokens:
+            check_output_file(tokens_path(path), "--save-tokens")
         check_replace(path, model_cfg, *resolved[name], force)
 
 
@@ -140,6 +150,29 @@ def write_samples(task, result_path: Path, result: dict) -> None:
     path = result_path.with_suffix(".samples.jsonl")
     write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
     click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
+
+
+def check_pyarrow() -> None:
+    """--save-tokens writes Parquet through pyarrow (``datasets`` brings it): say so before any work."""
+    import importlib.util
+
+    from ..errors import UsageError
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--save-tokens writes Parquet and needs pyarrow: pip install pyarrow")
+
+
+def write_token_file(task, docs, result_path: Path, result: dict) -> None:
+    """``<result>.tokens.parquet`` from the rows the task kept while scoring (no second pass)."""
+    from ..tokens_file import tokens_path, write_tokens
+
+    if task.token_rows is None:
+        click.echo(f"{task.name}: this task keeps no per-token rows: no tokens file written", err=True)
+        return
+    path = tokens_path(result_path)
+    n = write_tokens(path, task, docs, result)
+    task.token_rows = None  # the rows can be large (enwik8: millions); they are on disk now
+    click.echo(f"{task.name}: {n:,} token rows -> {path}")
 
 
 def first_difference(original: str, roundtrip: str, width: int = 24) -> str:
