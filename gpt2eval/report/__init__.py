@@ -1,0 +1,1 @@
+"""Reports built from result files alone (tables, figures, the HTML report); never imports torch."""
