@@ -61,18 +61,35 @@ def spans(text: str, original: str, starts, ends) -> tuple[np.ndarray, np.ndarra
 
 def assign(text: str, original: str) -> np.ndarray:
     """The text position each original character belongs to (step 2 of the docstring)."""
-    t_pos = [i for i, c in enumerate(text) if c not in SKIPPED]
-    o_pos = [j for j, c in enumerate(original) if c not in SKIPPED]
-    t_chars = "".join(text[i] for i in t_pos)
-    o_chars = "".join(original[j] for j in o_pos)
+    t_keep, o_keep = ~_skipped(text), ~_skipped(original)
+    t_pos, o_pos = np.flatnonzero(t_keep), np.flatnonzero(o_keep)  # where the kept characters are
     owner = np.full(len(original), -1, dtype=np.int64)
-    for ti, tj, oi, oj in match(t_chars, o_chars):
+    for ti, tj, oi, oj in match(_kept(text), _kept(original)):
         if ti == tj:  # nothing on the text side: left to the word rule below
             continue
-        for k in range(oi, oj):  # equal runs map one to one; blocks spread in proportion
-            owner[o_pos[k]] = t_pos[ti + (k - oi) * (tj - ti) // (oj - oi)]
-    _fill(original, owner, len(text))
+        # Equal runs map one to one; a replaced block spreads over its text side in proportion.
+        owner[o_pos[oi:oj]] = t_pos[ti + np.arange(oj - oi) * (tj - ti) // (oj - oi)]
+    _fill(original, owner)
     return owner
+
+
+def _codes(text: str) -> np.ndarray:
+    """Code points of ``text`` (lone surrogates too): (len(text),) uint32."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _kept(text: str) -> str:
+    for c in SKIPPED:
+        text = text.replace(c, "")
+    return text
+
+
+def _skipped(text: str, extra: str = "") -> np.ndarray:
+    codes = _codes(text)
+    out = np.zeros(len(codes), dtype=bool)
+    for c in SKIPPED + extra:
+        out |= codes == ord(c)
+    return out
 
 
 def match(t: str, o: str) -> list[tuple[int, int, int, int]]:
@@ -119,26 +136,25 @@ def _resync(t: str, i: int, o: str, j: int) -> tuple[int, int]:
     return n, m  # no way back within the window: the rest is one replaced block
 
 
-def _fill(original: str, owner: np.ndarray, n_text: int) -> None:
+def _fill(original: str, owner: np.ndarray) -> None:
     """Owners for the original characters left at -1 (no counterpart in the text)."""
-    assigned = np.flatnonzero(owner >= 0)
-    if not len(assigned):
+    assigned = owner >= 0
+    if not assigned.any():
         owner[:] = 0
         return
     # Characters of a word without a counterpart ("@" of "@-@"): the word's previous
     # assigned character, else its next one; spaces, and words with none: the next.
-    prev_idx = np.maximum.accumulate(np.where(owner >= 0, np.arange(len(owner)), -1))
-    later = np.where(owner >= 0, np.arange(len(owner)), len(owner))
-    next_idx = np.minimum.accumulate(later[::-1])[::-1]
-    is_space = np.fromiter((c in SKIPPED or c == "\n" for c in original), dtype=bool, count=len(original))
+    idx = np.arange(len(owner))
+    prev_idx = np.maximum.accumulate(np.where(assigned, idx, -1))
+    next_idx = np.minimum.accumulate(np.where(assigned, idx, len(owner))[::-1])[::-1]
+    is_space = _skipped(original, "\n")
     word_start = _word_starts(is_space)
-    todo = np.flatnonzero(owner < 0)
+    todo = np.flatnonzero(~assigned)
     p, q = prev_idx[todo], next_idx[todo]
     in_word = ~is_space[todo] & (p >= 0) & (p >= word_start[todo])
     has_next = q < len(owner)
     pick = np.where(in_word | ~has_next, p, np.minimum(q, len(owner) - 1))
     owner[todo] = owner[pick]
-    np.minimum(owner, n_text - 1 if n_text else 0, out=owner)
 
 
 def _word_starts(is_space: np.ndarray) -> np.ndarray:

@@ -45,41 +45,62 @@ def tokens_path(result_path: Path) -> Path:
 
 
 def columns(rows, docs) -> dict:
-    """The file's columns from a task's ``TokenRows`` and its documents."""
-    cols = {name: np.asarray(col) if name not in STRINGS else list(col) for name, col in rows.columns.items()}
-    doc = np.asarray(cols["doc"], dtype=np.int64)
-    out = {"doc": doc, "doc_id": [docs[i].id for i in doc]}
+    """The file's columns (numpy or Arrow arrays) from a task's ``TokenRows`` and its documents."""
+    import pyarrow as pa
+
+    cols = dict(rows.columns)
+    doc = np.asarray(cols.pop("doc"), dtype=np.int64)
+    ids, originals = pa.array([d.id for d in docs]), [d.original or d.text for d in docs]
+    out = {"doc": doc, "doc_id": ids.take(doc)}
     if rows.kind == "cbt":
-        originals = [docs[i].original for i in doc]
         start, end = np.asarray(cols.pop("orig_start")), np.asarray(cols.pop("orig_end"))
-        out.update((k, v) for k, v in cols.items() if k != "doc")
-        out.update(start=start, end=end, original=[o[a:b] for o, a, b in zip(originals, start, end)], document=originals)
+        out.update(cols)
+        out.update(start=start, end=end, original=[originals[i][a:b] for i, a, b in zip(doc, start, end)],
+                   document=pa.array(originals).take(doc))
         return out
-    token, start, end, original = _spans(docs, doc, cols.pop("start"), cols.pop("end"))
+    token, start, end, original = _spans(docs, originals, doc, cols.pop("start"), cols.pop("end"))
     out.update(token_id=cols.pop("token_id"), token=token, start=start, end=end, original=original)
-    out.update((k, v) for k, v in cols.items() if k != "doc")
+    out.update(cols)
     if rows.kind == "lambada":
-        out["document"] = [docs[i].original for i in doc]
+        out["document"] = pa.array(originals).take(doc)
     return out
 
 
-def _spans(docs, doc, starts, ends):
-    """Token texts, original spans and original texts, document by document."""
+def _spans(docs, originals, doc, starts, ends):
+    """Token texts, original spans and original texts, each document aligned once."""
     from gpt2eval.detokenizers.align import boundaries
 
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     o_start, o_end = np.zeros_like(starts), np.zeros_like(ends)
-    token, original = [None] * len(doc), [None] * len(doc)
     cuts = np.flatnonzero(np.diff(doc)) + 1
     for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(doc)]):
-        d = docs[doc[lo]]
-        source = d.original or d.text  # enwik8/text8 chunks are their own original
-        b = boundaries(d.text, source)
+        b = boundaries(docs[doc[lo]].text, originals[doc[lo]])
         o_start[lo:hi], o_end[lo:hi] = b[starts[lo:hi]], b[ends[lo:hi]]
-        for k in range(lo, hi):
-            token[k] = d.text[starts[k] : ends[k]]
-            original[k] = source[o_start[k] : o_end[k]]
+    at_text = np.r_[0, np.cumsum([len(d.text) for d in docs])][doc]  # where each row's document starts
+    at_orig = np.r_[0, np.cumsum([len(o) for o in originals])][doc]
+    token = substrings("".join(d.text for d in docs), starts + at_text, ends + at_text)
+    original = substrings("".join(originals), o_start + at_orig, o_end + at_orig)
     return token, o_start, o_end, original
+
+
+def substrings(text: str, starts: np.ndarray, ends: np.ndarray):
+    """``text[s:e]`` for every ``(s, e)``, as an Arrow string array built from buffers (no
+    Python loop: WikiText-103 has ~280k rows). A lone surrogate (enwik8's undecodable
+    bytes) becomes "?", one character for one, so every offset still holds."""
+    import pyarrow as pa
+
+    data = text.encode("utf-8", "replace")
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    surrogate = (codes >= 0xD800) & (codes < 0xE000)
+    width = 1 + (codes >= 0x80) + (codes >= 0x800) + (codes >= 0x10000) - 2 * surrogate  # UTF-8 bytes per character
+    byte_at = np.r_[0, np.cumsum(width, dtype=np.int64)]  # (len(text) + 1,)
+    assert byte_at[-1] == len(data), "UTF-8 widths do not add up"
+    lo, hi = byte_at[starts], byte_at[ends]
+    lengths = hi - lo
+    offsets = np.r_[0, np.cumsum(lengths)]
+    gather = np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])  # byte k of the output <- data[gather[k]]
+    body = np.frombuffer(data, dtype=np.uint8)[gather]
+    return pa.StringArray.from_buffers(len(starts), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(body.tobytes()))
 
 
 def write_tokens(path: Path, task, docs, result: dict) -> int:
@@ -92,7 +113,7 @@ def write_tokens(path: Path, task, docs, result: dict) -> int:
     arrays = {}
     for name, col in cols.items():
         kind = pa.string() if name in STRINGS else pa.int32() if name in INT32 else None
-        arrays[name] = pa.array(col, type=kind)
+        arrays[name] = col if isinstance(col, pa.Array) else pa.array(col, type=kind)
     meta = {"format": FORMAT, "kind": rows.kind, "task": task.name, "model": result["model"]["name"],
             "result": Path(path).name.removesuffix(SUFFIX) + ".json", "n_documents": len(docs), "n_rows": len(rows),
             "nll_nats": float(np.sum(cols["nll"])), "window": result["config"]["window"],

@@ -56,8 +56,8 @@ def test_embedded_token_arrays_are_the_tokens_file(runs, data_dir, tmp_path):
     ptb = next(t for t in page_data(out.read_text())["tasks"] if t["task"] == "ptb")["runs"][0]["tok"]
     rows = pq.read_table(runs["paper"] / "ptb.tokens.parquet").to_pandas()
     np.testing.assert_array_equal(decode(ptb["nll"], "<f4"), rows["nll"].to_numpy(np.float32))
-    np.testing.assert_array_equal(decode(ptb["ctx"], "<i4"), rows["context"])
-    assert [ptb["vocab"][k] for k in decode(ptb["tok"], "<i4")] == rows["token"].tolist()
+    np.testing.assert_array_equal(decode(ptb["ctx"]["b64"], "<" + ptb["ctx"]["t"]), rows["context"])
+    assert [ptb["vocab"][k] for k in decode(ptb["tok"]["b64"], "<" + ptb["tok"]["t"])] == rows["token"].tolist()
     assert decode(ptb["doc_start"], "<i4").tolist() == [0, *np.cumsum(rows.groupby("doc").size()).tolist()]
     lines = (data_dir / "ptb" / "ptb.test.txt").read_text().split("\n")[:8]
     assert ptb["originals"] == [line + "\n" for line in lines]
@@ -85,7 +85,8 @@ def test_two_tokenizers_keep_their_own_rows_on_one_original(runs, tmp_path):
     assert a["n"] != b["n"] and set(a["vocab"]) != set(b["vocab"])
     assert "originals" not in b, "both tokenizations map onto the same original text"
     for tok in (a, b):  # each run's spans tile each original sentence
-        start, end, bounds = decode(tok["start"], "<i4"), decode(tok["end"], "<i4"), decode(tok["doc_start"], "<i4")
+        start, bounds = decode(tok["start"]["b64"], "<" + tok["start"]["t"]), decode(tok["doc_start"], "<i4")
+        end = start + decode(tok["len"]["b64"], "<" + tok["len"]["t"])
         for d, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             assert start[lo] == 0 and end[hi - 1] == len(a["originals"][d]) and (start[lo + 1 : hi] == end[lo : hi - 1]).all()
 

@@ -141,3 +141,18 @@ def test_unreadable_tokens_file_is_one_line(tmp_path, bad):
         pq.write_table(pa.table({"a": [1]}), path)
     with pytest.raises(UsageError, match="not a gpt2eval tokens file"):
         read_tokens(path)
+
+
+def test_reproduce_reruns_a_task_for_its_missing_tokens_file(tiny_model_dir, data_dir, tmp_path):
+    args = ["reproduce", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 6, "--output", tmp_path,
+            "--no-report", "--quiet", "--unit-tokens", 64]
+    run(*args)
+    assert not (tmp_path / "ptb.tokens.parquet").exists()
+    again = run(*args, "--save-tokens")
+    assert "rerun for its tokens file" in again.output and "token rows ->" in again.output
+    result = json.loads((tmp_path / "ptb.json").read_text())
+    assert result["run"]["units_from_cache"] == result["run"]["units"]  # the scores came from the cache
+    rows, _, _ = load(tmp_path / "ptb.tokens.parquet")
+    assert len(rows) == result["totals"]["n_tokens"]
+    third = run(*args, "--save-tokens")
+    assert "skipped" in third.output  # result and tokens file both there: nothing to do

@@ -5,9 +5,10 @@ compact typed arrays, base64 in the page, decoded only when their task is opened
 
     doc_start  int32 (D + 1,)  rows of document d: doc_start[d] .. doc_start[d + 1]
     nll        float32 (N,)    nats, for shading (the exact sums are the result's)
-    tok        int32 (N,)      index into ``vocab``, the distinct token texts
-    start, end int32 (N,)      span in the original document (``originals[d]``)
-    ctx        int32 (N,)      tokens of context
+    tok        uint (N,)       index into ``vocab``, the distinct token texts
+    start, len uint (N,)       span in the original document (``originals[d]``)
+    ctx        uint (N,)       tokens of context
+    (uint: the narrowest of uint8/16/32 that holds the values, named beside them)
     greedy     uint8 (N,)      1 where the token was the argmax
 
 A tokens file that does not add up to its result (left beside a newer run) is not used,
@@ -28,6 +29,13 @@ MAX_ROWS = 1_000_000  # token rows embedded per run: WikiText-103 (~280k) whole,
 
 def b64(array: np.ndarray, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
+
+
+def packed(array: np.ndarray) -> dict:
+    """A non-negative int array in the narrowest of uint8/16/32 that holds it: {t, b64}."""
+    top = int(array.max()) if len(array) else 0
+    dtype = "<u1" if top < 2**8 else "<u2" if top < 2**16 else "<u4"
+    return {"t": dtype[1:], "b64": b64(array, dtype)}
 
 
 def run_payload(path: Path, result: dict, label: str, max_rows: int = MAX_ROWS) -> dict:
@@ -83,9 +91,9 @@ def token_rows(table, meta: dict, n_docs: int, max_rows: int) -> dict:
     start, end = (table.column(c).to_numpy()[:n] for c in ("start", "end"))
     out = {
         "n": n, "ndocs": kept, "truncated": kept < n_docs, "doc_start": b64(np.r_[0, cum[:kept]], "<i4"),
-        "nll": b64(table.column("nll").to_numpy()[:n], "<f4"), "tok": b64(texts.indices.to_numpy(zero_copy_only=False), "<i4"),
-        "vocab": texts.dictionary.to_pylist(), "start": b64(start, "<i4"), "end": b64(end, "<i4"),
-        "ctx": b64(table.column("context").to_numpy()[:n], "<i4"), "greedy": b64(table.column("greedy").to_numpy(zero_copy_only=False)[:n], "u1"),
+        "nll": b64(table.column("nll").to_numpy()[:n], "<f4"), "tok": packed(texts.indices.to_numpy(zero_copy_only=False)),
+        "vocab": texts.dictionary.to_pylist(), "start": packed(start), "len": packed(end - start),
+        "ctx": packed(table.column("context").to_numpy()[:n]), "greedy": b64(table.column("greedy").to_numpy(zero_copy_only=False)[:n], "u1"),
     }
     bounds = np.r_[0, cum[:kept]]
     if meta["kind"] == "lambada":

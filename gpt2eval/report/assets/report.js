@@ -19,9 +19,9 @@
     for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
     return new T(u8.buffer);
   }
-  function quantile(values, q) {
+  function quantile(values, q, sorted) {
     if (!values.length) return 0;
-    const s = Float64Array.from(values).sort();
+    const s = sorted || Float64Array.from(values).sort();
     return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))];
   }
   // White -> yellow -> orange -> red: how many nats a token cost.
@@ -48,11 +48,14 @@
     if (!run || !run.tok || run.kind === "cbt") return null;
     if (run._rows) return run._rows;
     const t = run.tok;
+    const uint = (f) => b64(f.b64, { u1: Uint8Array, u2: Uint16Array, u4: Uint32Array }[f.t]);
+    const start = uint(t.start), len = uint(t.len), end = new Int32Array(t.n);
+    for (let k = 0; k < t.n; k++) end[k] = start[k] + len[k];
     const r = {
       n: t.n, ndocs: t.ndocs, docStart: b64(t.doc_start, Int32Array), nll: b64(t.nll, Float32Array),
-      tok: b64(t.tok, Int32Array), start: b64(t.start, Int32Array), end: b64(t.end, Int32Array),
-      ctx: b64(t.ctx, Int32Array), greedy: b64(t.greedy, Uint8Array), vocab: t.vocab, originals: t.originals, passage: t.passage,
+      tok: uint(t.tok), start, end, ctx: uint(t.ctx), greedy: b64(t.greedy, Uint8Array), vocab: t.vocab, originals: t.originals, passage: t.passage,
     };
+    r.sorted = Float64Array.from(r.nll).sort(); // for quantiles: sorted once
     run._rows = r;
     return r;
   }
@@ -76,7 +79,7 @@
     const page = document.getElementById("task");
     if (!task) { page.innerHTML = `<p class=warn>No task ${esc(key)} in this report.</p>`; return; }
     if (!current || current.task !== task) current = buildTask(task, page);
-    if (doc !== null && doc !== current.doc) selectDoc(doc);
+    if (doc !== null && doc !== current.doc && doc < current.A.docs.id.length) selectDoc(doc);
   }
 
   // ---- a task page -------------------------------------------------------------------
@@ -86,10 +89,8 @@
     ctx.kind = A.kind || (B && B.kind) || "none";
     ctx.bIndex = B ? new Map(B.docs.id.map((id, i) => [id, i])) : null;
     const all = [ctx.ra, ctx.rb].filter(Boolean);
-    const nlls = all.map((r) => r.nll);
-    const sample = [].concat(...nlls.map((x) => Array.from(x.subarray(0, 400000))));
-    ctx.lo = quantile(sample, 0.01);
-    ctx.hi = Math.max(ctx.lo + 1e-6, quantile(sample, 0.99));
+    ctx.lo = Math.min(...all.map((r) => quantile(r.nll, 0.01, r.sorted)));
+    ctx.hi = Math.max(ctx.lo + 1e-6, ...all.map((r) => quantile(r.nll, 0.99, r.sorted)));
     page.innerHTML = `<h2>${esc(task.title)}</h2>${runCards(ctx)}${notes(ctx)}
       <div class="row"><div class="panel hist"><h3>Distribution</h3>${histogram(ctx)}</div>
       ${ctx.kind === "cbt" ? "" : `<div class="panel stats"><h3>Loss by context length</h3>${byContext(ctx)}</div>`}</div>
@@ -147,11 +148,10 @@
         series.push({ run, color, values: run.tok.questions.map(margin) });
       }
     } else {
-      for (const [r, run, color] of [[ctx.ra, ctx.A, "var(--a)"], [ctx.rb, ctx.B, "var(--b)"]]) if (r) series.push({ run, color, values: r.nll });
+      for (const [r, run, color] of [[ctx.ra, ctx.A, "var(--a)"], [ctx.rb, ctx.B, "var(--b)"]]) if (r) series.push({ run, color, values: r.nll, sorted: r.sorted });
     }
     if (!series.length) return "<p class=small>No token rows (run with --save-tokens).</p>";
-    const all = series.map((s) => s.values);
-    let lo = Math.min(...all.map((v) => quantile(v, 0.001))), hi = Math.max(...all.map((v) => quantile(v, 0.999)));
+    let lo = Math.min(...series.map((s) => quantile(s.values, 0.001, s.sorted))), hi = Math.max(...series.map((s) => quantile(s.values, 0.999, s.sorted)));
     if (ctx.kind !== "cbt") lo = Math.min(0, lo);
     if (hi <= lo) hi = lo + 1;
     const nb = 60, W = 470, H = 170, L = 40, Bm = 28;
@@ -295,15 +295,18 @@
     const modes = [];
     if (ha) modes.push(["A", "A"]);
     if (hb) modes.push(["B", "B"]);
-    const same = ha && hb && sameTokens(ctx.ra, i, ctx.rb, j);
-    if (ha && hb) { if (same) modes.push(["dt", "Δ per token"]); modes.push(["dw", "Δ per word"]); }
-    const head = docHead(ctx, i, j, ha, hb, same);
+    // Both runs' spans must point into the same original text to be compared.
+    const both = ha && hb && original(ctx.ra, i, ctx) === original(ctx.rb, j, ctx);
+    const same = both && sameTokens(ctx.ra, i, ctx.rb, j);
+    if (both) { if (same) modes.push(["dt", "Δ per token"]); modes.push(["dw", "Δ per word"]); }
+    let head = docHead(ctx, i, j, both, both, same);
+    if (ha && hb && !both) head += "<p class=warn>The two runs hold different original texts under this id: no Δ view.</p>";
     if (!modes.length) { view.innerHTML = head + "<p class=warn>No token rows for this document.</p>"; return; }
     const stream = ctx.kind === "stream";
     view.innerHTML = head + `<div class="modes">${modes.map(([m, t]) => `<button data-m="${m}">${t}</button>`).join("")}
       ${stream ? `<span class=small>text:</span><button data-v="scored">as scored</button><button data-v="original">original</button>` : ""}
       <span id="leg"></span></div><div class="text" id="text"></div>`;
-    const state = { mode: ha && hb ? (same ? "dt" : "dw") : modes[0][0], text: "scored" };
+    const state = { mode: both ? (same ? "dt" : "dw") : modes[0][0], text: "scored" };
     const draw = () => {
       view.querySelectorAll("[data-m]").forEach((b) => b.classList.toggle("on", b.dataset.m === state.mode));
       view.querySelectorAll("[data-v]").forEach((b) => { b.classList.toggle("on", b.dataset.v === state.text); b.disabled = state.mode === "dw"; });
@@ -502,7 +505,7 @@
     let total = 0, docs = 0;
     ctx.A.docs.id.forEach((id, i) => {
       const j = ctx.bIndex.get(id);
-      if (j === undefined || i >= ctx.ra.ndocs || j >= ctx.rb.ndocs) return;
+      if (j === undefined || i >= ctx.ra.ndocs || j >= ctx.rb.ndocs || original(ctx.ra, i, ctx) !== original(ctx.rb, j, ctx)) return;
       docs++;
       for (const x of words(ctx, i, j).units) {
         if (!x.has) continue;
