@@ -14,13 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpt2eval.cache import FILENAME, Cache
+from gpt2eval.engine.store import FILENAME, Cache
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-from gpt2eval.fingerprint import model_fingerprint
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
+from gpt2eval.models.fingerprint import model_fingerprint
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
 from gpt2eval.registry import get_task_class
-from gpt2eval.units import UNIT_TOKENS, Runner
+from gpt2eval.engine.units import UNIT_TOKENS, Runner
 
 
 def main():

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-from gpt2eval.evaluate import prepare
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
-from gpt2eval.tokens_file import read_tokens, write_tokens
-from gpt2eval.units import Runner
+from gpt2eval.engine.lm import LM
+from gpt2eval.engine.units import Runner
+from gpt2eval.models.loading import load_model
+from gpt2eval.pipeline.evaluate import prepare
+from gpt2eval.results.tokens import read_tokens, write_tokens
 
 
 def side_by_side(args, out: Path) -> None:

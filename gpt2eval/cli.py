@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import click
 
-from .commands.cache import cache
-from .commands.figures import plot, sweep_stride
-from .commands.overlap import overlap
-from .commands.report import compare, report, table
-from .commands.reproduce import download, reproduce
-from .commands.run import detok_check, list_tasks, run
-from .commands.sensitivity import sensitivity
-from .errors import UsageError
+from gpt2eval.commands.cache import cache
+from gpt2eval.commands.figures import plot, sweep_stride
+from gpt2eval.commands.overlap import overlap
+from gpt2eval.commands.report import compare, report, table
+from gpt2eval.commands.reproduce import download, reproduce
+from gpt2eval.commands.run import detok_check, list_tasks, run
+from gpt2eval.commands.sensitivity import sensitivity
+from gpt2eval.errors import UsageError
 
 
 class Group(click.Group):

@@ -25,7 +25,7 @@ class WindowConfig:
     # Start every stream with <|endoftext|>. The CLI passes None (not given) and the preset
     # fills it, so a result always records the bool that ran.
     eos_prefix: Optional[bool] = True
-    batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.autobatch)
+    batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.engine.autobatch)
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ import re
 import sys
 from dataclasses import dataclass, replace
 
-from gpt2eval.data import find_file, hub_label, load_hub_column, parquet_files, read_text
+from gpt2eval.data.files import find_file, hub_label, load_hub_column, parquet_files, read_text
 from gpt2eval.errors import UsageError
-from gpt2eval.task import Document, Task
+from gpt2eval.engine.task import Document, Task
 
 BLANK = "XXXXX"
 JOINS = {"space": " ", "newline": "\n"}  # --cbt-join: between sentences, and before the query

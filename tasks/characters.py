@@ -37,14 +37,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from gpt2eval.data import find_file, load_hub_column, parquet_files, read_bytes
+from gpt2eval.data.files import find_file, load_hub_column, parquet_files, read_bytes
 from gpt2eval.errors import UsageError
-from gpt2eval.lm import LM
-from gpt2eval.stream import StreamTask
+from gpt2eval.engine.lm import LM
+from gpt2eval.engine.stream import StreamTask
 
 if TYPE_CHECKING:
     import numpy as np
-from gpt2eval.task import Document
+from gpt2eval.engine.task import Document
 
 
 def last_split(data: bytes, split_size: int, full_size: int) -> bytes:

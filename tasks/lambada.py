@@ -19,11 +19,11 @@ Table 3's accuracy is the filtered one: the paper reports 52.66% for its largest
 without the filter and 63.24% "adding a stop-word filter as an approximation" of the
 constraint that the word ends the sentence, and 63.24 is the number in the table.
 
-The filter, ``--stopword-filter``: ``word`` (default, ``gpt2eval.greedy``) tries the first
+The filter, ``--stopword-filter``: ``word`` (default, ``gpt2eval.engine.greedy``) tries the first
 tokens of the word in order of probability, top ``--stopword-topk`` (default 10); each is
 extended greedily into a word, and the first word that is neither a stop word nor
 punctuation only is the prediction (if none of the k is, the plain greedy word).
-``token`` is cybertronai/bflm's rule (``gpt2eval.greedy_token``: at each of 3 steps the
+``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of 3 steps the
 most probable token among the top 128, default ``--stopword-topk``, that is not a stop
 word). A prediction is correct when it equals the target after stripping
 non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``); case counts.
@@ -69,7 +69,7 @@ Hub, both read from the hub's parquet export (``refs/convert/parquet``, laid out
   export's commit listing (huggingface.co/datasets/cimec/lambada/commits/
   refs%2Fconvert%2Fparquet/plain_text). The script yields the test file's lines; no
   checksum of that file is published, so it is held to the release's file as found
-  (gpt2eval.data.KNOWN_SHA256).
+  (gpt2eval.data.files.KNOWN_SHA256).
 """
 from __future__ import annotations
 
@@ -80,20 +80,20 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from gpt2eval.data import parquet_files
+from gpt2eval.data.files import parquet_files
 from gpt2eval.errors import UsageError
-from gpt2eval.greedy import predict_words
-from gpt2eval.greedy_token import STEPS, token_filter_words
-from gpt2eval.lm import LM
-from gpt2eval.task import Document, Task
+from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.greedy_token import STEPS, token_filter_words
+from gpt2eval.engine.lm import LM
+from gpt2eval.engine.task import Document, Task
 
-from .wikitext import lines_of
+from gpt2eval.tasks.wikitext import lines_of
 
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 FORMATS = ("openai", "as-is", "lm-eval")
 FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
-STOPWORD_FILES = {"nltk179": "data/stopwords_en.txt", "nltk127": "data/stopwords_en_nltk127.txt"}
+STOPWORD_FILES = {"nltk179": "data/resources/stopwords_en.txt", "nltk127": "data/resources/stopwords_en_nltk127.txt"}
 CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 
 

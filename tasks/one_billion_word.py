@@ -26,13 +26,13 @@ content: the one run of 6,075 rows that starts with its first sentence and ends 
 last (``FIRST``, ``LAST``); each row plus "\\n" (no line of the shard has surrounding
 spaces) rebuilds the file, and ``Task.original_text`` checks the sha256.
 """
-from gpt2eval.data import parquet_files
+from gpt2eval.data.files import parquet_files
 from gpt2eval.errors import UsageError
-from gpt2eval.lm import LM
-from gpt2eval.stream import StreamTask
-from gpt2eval.task import Document
+from gpt2eval.engine.lm import LM
+from gpt2eval.engine.stream import StreamTask
+from gpt2eval.engine.task import Document
 
-from .wikitext import lines_of
+from gpt2eval.tasks.wikitext import lines_of
 
 EOS = "<|endoftext|>"
 JOINS = ("newline", "eos", "space")

@@ -18,11 +18,11 @@ the file is " words \\n", so " " + row + " \\n" rebuilds it; the sha256 proves i
 zero-shot script runs them over the whole file; ``--word-count megatron`` takes its
 denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``).
 """
-from gpt2eval.data import parquet_files
-from gpt2eval.stream import StreamTask
-from gpt2eval.task import Document
+from gpt2eval.data.files import parquet_files
+from gpt2eval.engine.stream import StreamTask
+from gpt2eval.engine.task import Document
 
-from .wikitext import lines_of, stream_documents
+from gpt2eval.tasks.wikitext import lines_of, stream_documents
 
 
 class PTB(StreamTask):

@@ -7,8 +7,8 @@ No detokenizer and no line splitting; ``--unit`` picks the perplexity denominato
 from pathlib import Path
 
 from gpt2eval.errors import UsageError
-from gpt2eval.stream import StreamTask
-from gpt2eval.task import Document
+from gpt2eval.engine.stream import StreamTask
+from gpt2eval.engine.task import Document
 
 UNITS = ("word", "token", "char", "byte")
 
@@ -35,7 +35,7 @@ class Text(StreamTask):
         return [Document(id=Path(self.data.data_file).name, text=text, n_units=units[self.unit], original=text)]
 
     def read(self, path: Path) -> str:
-        from gpt2eval.data import read_text
+        from gpt2eval.data.files import read_text
 
         text = read_text(path, self.record)
         if not text.strip():

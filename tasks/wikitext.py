@@ -20,10 +20,10 @@ is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 """
 import re
 
-from gpt2eval.data import parquet_files
+from gpt2eval.data.files import parquet_files
 from gpt2eval.errors import UsageError
-from gpt2eval.stream import StreamTask
-from gpt2eval.task import Document
+from gpt2eval.engine.stream import StreamTask
+from gpt2eval.engine.task import Document
 
 ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a new article
 

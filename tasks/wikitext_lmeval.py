@@ -25,9 +25,9 @@ import math
 import re
 
 from gpt2eval.detokenizers.megatron import wikitext as megatron_wikitext
-from gpt2eval.task import Document
+from gpt2eval.engine.task import Document
 
-from .wikitext import WikiText2Raw
+from gpt2eval.tasks.wikitext import WikiText2Raw
 
 
 def lm_eval_pages(text: str) -> list[str]:

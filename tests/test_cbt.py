@@ -18,13 +18,13 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.detokenizers import cbt as detok
 from gpt2eval.detokenizers import round_trip_failures
 from gpt2eval.errors import UsageError
 from gpt2eval.registry import get_task_class
-from gpt2eval.results import totals_of
-from gpt2eval.scoring import SpanScore
+from gpt2eval.results.files import totals_of
+from gpt2eval.engine.scoring import SpanScore
 from gpt2eval.tasks.cbt import BLANK, parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cbt"

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.compare import close
+from gpt2eval.report.compare import close
 
 
 def result(task, metrics, window=None, data=None, protocol=None, model="/ci/tiny", dtype="float32"):

@@ -8,7 +8,7 @@ import torch
 
 from gpt2eval.config import DataConfig
 from gpt2eval.errors import UsageError
-from gpt2eval.greedy_token import token_filter_words
+from gpt2eval.engine.greedy_token import token_filter_words
 from gpt2eval.tasks.lambada import Lambada, lm_eval_encode, stopwords
 from gpt2eval.testing import gpt2_tokenizer
 

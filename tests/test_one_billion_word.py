@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.errors import UsageError
-from gpt2eval.lm import LM
+from gpt2eval.engine.lm import LM
 from gpt2eval.tasks.one_billion_word import OneBillionWord
 from gpt2eval.testing import gpt2_tokenizer
 

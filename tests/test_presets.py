@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, WindowConfig
 from gpt2eval.detokenizers import megatron
-from gpt2eval.evaluate import prepare
-from gpt2eval.presets import resolve
-from gpt2eval.table import protocol_differences
+from gpt2eval.pipeline.evaluate import prepare
+from gpt2eval.pipeline.presets import resolve
+from gpt2eval.report.table import protocol_differences
 from gpt2eval.tasks.lambada import Lambada
 from gpt2eval.tasks.ptb import PTB
 from gpt2eval.tasks.wikitext import WikiText2, articles, lines_of

@@ -13,8 +13,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.fingerprint import weights_sha256
-from gpt2eval.results import write_json
+from gpt2eval.models.fingerprint import weights_sha256
+from gpt2eval.results.files import write_json
 from gpt2eval.testing import save_tiny_gpt2
 
 GPT2EVAL = [sys.executable, "-m", "gpt2eval"]
@@ -68,7 +68,7 @@ def test_kill_9_then_rerun_resumes_with_identical_metrics(tiny_model_dir, data_d
 def test_a_second_process_on_the_same_output_is_refused(tiny_model_dir, data_dir, tmp_path):
     out = tmp_path / "ptb.json"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from gpt2eval.atomic import OutputLock; OutputLock().acquire(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(out)],
+        [sys.executable, "-c", "import sys, time; from gpt2eval.results.atomic import OutputLock; OutputLock().acquire(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(out)],
         stdout=subprocess.PIPE,
     )
     try:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.detokenizers import ptb
-from gpt2eval.tokens_file import mismatch, read_tokens
+from gpt2eval.results.tokens import mismatch, read_tokens
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

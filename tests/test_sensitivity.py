@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, WindowConfig
-from gpt2eval.presets import resolve
-from gpt2eval.sensitivity import choices_for
+from gpt2eval.pipeline.presets import resolve
+from gpt2eval.analysis.sensitivity import choices_for
 from gpt2eval.tasks.lambada import Lambada
 from gpt2eval.tasks.ptb import PTB
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.table import paper_model_for, protocol_differences
+from gpt2eval.report.table import paper_model_for, protocol_differences
 
 PROTOCOLS = {"wikitext2": {"detokenizer": "wikitext"}, "wikitext2-raw": {"detokenizer": "none"},
              "ptb": {"detokenizer": "ptb"}, "lambada": {"detokenizer": "none", "stopword_topk": 10, "lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"},

@@ -10,11 +10,11 @@ from importlib.metadata import entry_points
 import pytest
 
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
-from gpt2eval.paper import table3
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
+from gpt2eval.report.paper import table3
 from gpt2eval.registry import GROUP, get_task_class, task_names
-from gpt2eval.task import Task
+from gpt2eval.engine.task import Task
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gpt2eval.cache import Cache, pack, unpack
-from gpt2eval.units import Runner, cut
+from gpt2eval.engine.store import Cache, pack, unpack
+from gpt2eval.engine.units import Runner, cut
 
 
 def test_cut_closes_at_the_budget_on_a_batch_multiple():

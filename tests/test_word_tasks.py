@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gpt2eval.config import DataConfig
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.errors import UsageError
 from gpt2eval.registry import get_task_class
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from gpt2eval.errors import UsageError
 
 
 @click.group(name="cache")
@@ -14,7 +14,7 @@ def cache():
 
 
 def _found(paths) -> list[Path]:
-    from ..cache import find_caches
+    from gpt2eval.engine.store import find_caches
 
     paths = paths or ("results",)
     missing = [p for p in paths if not Path(p).exists()]
@@ -27,7 +27,7 @@ def _found(paths) -> list[Path]:
 @click.argument("paths", nargs=-1, type=click.Path())
 def info(paths):
     """Units per model and request kind in each cache under PATHS [default: results/]."""
-    from ..cache import Cache, files_of
+    from gpt2eval.engine.store import Cache, files_of
 
     found = _found(paths)
     if not found:
@@ -45,7 +45,7 @@ def info(paths):
 @click.argument("paths", nargs=-1, type=click.Path())
 def clear(paths):
     """Delete the caches under PATHS [default: results/]; results are kept."""
-    from ..cache import files_of
+    from gpt2eval.engine.store import files_of
 
     for path in _found(paths):
         files = files_of(path)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
-from ..errors import UsageError
-from ..options import build, data_options, model_options, window_options
+from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
+from gpt2eval.errors import UsageError
+from gpt2eval.commands.options import build, data_options, model_options, window_options
 
 
 @click.command()
@@ -23,8 +23,8 @@ def plot(results, output, formats):
     stride-<model>.png: stride sweeps, the metric and the tokens run through the model.
     Error bars are the results' 95% confidence intervals where they have them.
     """
-    from ..paths import check_output_dir
-    from ..plot import plot_all
+    from gpt2eval.results.paths import check_output_dir
+    from gpt2eval.report.figures import plot_all
 
     check_output_dir(output)
     for path in plot_all(results, Path(output), formats):
@@ -45,9 +45,9 @@ def sweep_stride(task_name, strides, output, quiet, **opts):
     Writes <task>-stride<S>.json per stride, <task>-stride-summary.json and the figure
     <task>-stride.png. Strides are checked against the window length before any scoring.
     """
-    from ..paths import check_output_dir
-    from ..sweep import parse_strides
-    from ..sweep import sweep_stride as run_sweep
+    from gpt2eval.results.paths import check_output_dir
+    from gpt2eval.analysis.sweep import parse_strides
+    from gpt2eval.analysis.sweep import sweep_stride as run_sweep
 
     if opts["stride"] is not None:
         raise UsageError("--stride does not apply to sweep-stride: list the strides in --strides")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig
+from gpt2eval.config import DataConfig
 
 
 @click.command()
@@ -32,11 +32,11 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     gives per task the percentage, each document's overlap fraction and the documents
     above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
     """
-    from ..corpus import resolve
-    from ..ngrams import NgramFilter
-    from ..overlap import analyse, build_filter, report
-    from ..registry import get_task_class
-    from ..results import write_json
+    from gpt2eval.analysis.corpus import resolve
+    from gpt2eval.analysis.ngrams import NgramFilter
+    from gpt2eval.analysis.overlap import analyse, build_filter, report
+    from gpt2eval.registry import get_task_class
+    from gpt2eval.results.files import write_json
 
     sources = resolve(corpus, corpus_hub, text_field)
     _check_filter(filter_path, bool(sources))
@@ -60,7 +60,7 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
 
 
 def _check_filter(filter_path: str | None, building: bool) -> None:
-    from ..errors import UsageError
+    from gpt2eval.errors import UsageError
 
     if building and filter_path and Path(filter_path).exists():
         raise UsageError(f"--filter {filter_path} exists: drop --corpus/--corpus-hub to reuse it, or delete it to rebuild")
@@ -79,7 +79,7 @@ def render(result: dict) -> str:
     """Table 6 style: ours per task beside the paper's two rows."""
     from tabulate import tabulate
 
-    from ..report.table6 import table6_rows
+    from gpt2eval.report.table6 import table6_rows
 
     head, columns, rows, notes = table6_rows(result)
     return "\n".join([head, "", tabulate(rows, columns, tablefmt="github"), *notes])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..compare import ATOL, RTOL
+from gpt2eval.report.compare import ATOL, RTOL
 
 PAPER_MODELS = ["nearest", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "prior-sota", "none"]
 
@@ -32,8 +32,8 @@ def table(paths, fmt, output, paper_model, exclude_overlap):
     GPT-2 size, and the difference. Missing results show as "–". CSV gives one row per
     (model, column) with every number in its own field.
     """
-    from ..paths import check_output_file
-    from ..table import build_table
+    from gpt2eval.results.paths import check_output_file
+    from gpt2eval.report.table import build_table
 
     if output:
         check_output_file(output)
@@ -63,7 +63,7 @@ def compare(ctx, baseline, new, rtol, atol, ignore_config):
     task protocol, dtype, model size; not batch size, paths or device) are refused
     unless --ignore-config.
     """
-    from ..compare import compare_results
+    from gpt2eval.report.compare import compare_results
 
     report, failed = compare_results(baseline, new, rtol, atol, ignore_config)
     click.echo(report)
@@ -90,9 +90,9 @@ def report(results_dir, compare_dir, output, max_tokens, figures):
     Δ per document, per token where both tokenize alike, otherwise per word of the
     original text (two models, two detokenizers).
     """
-    from ..paths import check_output_file
-    from ..report.html import write_report
-    from ..report.payload import MAX_ROWS
+    from gpt2eval.report.html import write_report
+    from gpt2eval.report.payload import MAX_ROWS
+    from gpt2eval.results.paths import check_output_file
 
     path = Path(output) if output else Path(results_dir) / "report.html"
     check_output_file(path)

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from ..errors import UsageError
-from ..options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
-from ..registry import unique_task_names
+from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
+from gpt2eval.errors import UsageError
+from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.registry import unique_task_names
 
 
 def table3_tasks() -> list[str]:
     """The tasks of the paper's Table 3, in its column order (from the paper CSV)."""
-    from ..paper import columns
+    from gpt2eval.report.paper import columns
 
     return list(dict.fromkeys(c["task"] for c in columns()))
 
@@ -34,8 +34,8 @@ def download(ctx, task_names, models, revision, data_dir):
     are listed as unreachable without waiting. Exits 1 if any could not be fetched or
     rebuilt exactly.
     """
-    from ..download import check_online, check_task, fetch_model, fetch_task, header, not_tried
-    from ..paths import check_output_dir
+    from gpt2eval.pipeline.download import check_online, check_task, fetch_model, fetch_task, header, not_tried
+    from gpt2eval.results.paths import check_output_dir
 
     if data_dir:
         check_output_dir(data_dir, "--data-dir")
@@ -91,18 +91,18 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     as SKIPPED and the others still run. Then the table is printed and written with the
     figures. Exit 1 when a task was skipped or failed.
     """
-    from ..distributed import Dist
-    from ..evaluate import evaluate_task, limit_note, prepare, summary
-    from ..lm import LM
-    from ..model_checks import preflight
-    from ..models import load_model
-    from ..overwrite import config_differences
-    from ..paths import check_output_dir, check_output_file
-    from ..presets import resolve
-    from ..registry import get_task_class
-    from ..results import model_slug, write_json
-    from ..tokens_file import tokens_path
-    from .run import check_pyarrow, make_runner, record_run, write_token_file
+    from gpt2eval.engine.distributed import Dist
+    from gpt2eval.pipeline.evaluate import evaluate_task, limit_note, prepare, summary
+    from gpt2eval.engine.lm import LM
+    from gpt2eval.pipeline.plan import preflight
+    from gpt2eval.models.loading import load_model
+    from gpt2eval.pipeline.overwrite import config_differences
+    from gpt2eval.results.paths import check_output_dir, check_output_file
+    from gpt2eval.pipeline.presets import resolve
+    from gpt2eval.registry import get_task_class
+    from gpt2eval.results.files import model_slug, write_json
+    from gpt2eval.results.tokens import tokens_path
+    from gpt2eval.commands.run import check_pyarrow, make_runner, record_run, write_token_file
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
@@ -171,8 +171,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
 
 def write_report(folder: Path) -> None:
     """Table 3 (printed, and as .md, .csv, .tex) and the figures from the results in ``folder``."""
-    from ..plot import plot_all
-    from ..table import build_table, load_results
+    from gpt2eval.report.figures import plot_all
+    from gpt2eval.report.table import build_table, load_results
 
     if not folder.is_dir() or not load_results([str(folder)]):
         click.echo(f"no results in {folder}: no table", err=True)

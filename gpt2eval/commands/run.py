@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from ..options import build, data_options, model_options, run_options, task_list, window_options
+from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
+from gpt2eval.commands.options import build, data_options, model_options, run_options, task_list, window_options
 
 
 @click.command()
@@ -35,16 +35,16 @@ def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opt
     Running on many GPUs). With several tasks, the table against the paper's numbers is
     printed at the end.
     """
-    from ..atomic import OutputLock
-    from ..distributed import from_env
-    from ..evaluate import evaluate_task, limit_note, output_path, prepare, summary
-    from ..fingerprint import check_revision
-    from ..lm import LM
-    from ..model_checks import preflight
-    from ..models import load_model
-    from ..presets import resolve
-    from ..registry import get_task_class, unique_task_names
-    from ..results import write_json
+    from gpt2eval.results.atomic import OutputLock
+    from gpt2eval.engine.distributed import from_env
+    from gpt2eval.pipeline.evaluate import evaluate_task, limit_note, output_path, prepare, summary
+    from gpt2eval.models.fingerprint import check_revision
+    from gpt2eval.engine.lm import LM
+    from gpt2eval.pipeline.plan import preflight
+    from gpt2eval.models.loading import load_model
+    from gpt2eval.pipeline.presets import resolve
+    from gpt2eval.registry import get_task_class, unique_task_names
+    from gpt2eval.results.files import write_json
 
     names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
@@ -93,9 +93,9 @@ def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opt
 
 def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg, save_tokens=False) -> None:
     """Every file this run will write can be written, and replaces no result of another config."""
-    from ..overwrite import check_replace
-    from ..paths import check_output_file
-    from ..tokens_file import tokens_path
+    from gpt2eval.pipeline.overwrite import check_replace
+    from gpt2eval.results.paths import check_output_file
+    from gpt2eval.results.tokens import tokens_path
 
     if save_tokens:
         check_pyarrow()
@@ -110,7 +110,7 @@ def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg, sa
 
 def echo_table(paths: list[str]) -> None:
     """The table of these results against the paper's numbers (as `gpt2eval table`)."""
-    from ..table import build_table
+    from gpt2eval.report.table import build_table
 
     click.echo("\n" + build_table(paths, "markdown"), nl=False)
 
@@ -125,10 +125,10 @@ def record_run(result: dict, run_cfg, runner) -> None:
 
 def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
     """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
-    from ..cache import FILENAME, Cache
-    from ..fingerprint import model_fingerprint
-    from ..progress import Progress
-    from ..units import Runner
+    from gpt2eval.engine.store import FILENAME, Cache
+    from gpt2eval.models.fingerprint import model_fingerprint
+    from gpt2eval.engine.progress import Progress
+    from gpt2eval.engine.units import Runner
 
     cache = None
     if run_cfg.cache and dist.is_main:
@@ -141,7 +141,7 @@ def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool)
 def write_samples(task, result_path: Path, result: dict) -> None:
     """``<result>.samples.jsonl``: the task's own records (LAMBADA passages, CBT questions),
     else one record per document from the result's sums (stream tasks: NLL and tokens)."""
-    from ..atomic import write_text
+    from gpt2eval.results.atomic import write_text
 
     samples = task.samples() if hasattr(task, "samples") else None
     if samples is None:
@@ -156,7 +156,7 @@ def check_pyarrow() -> None:
     """--save-tokens writes Parquet through pyarrow (``datasets`` brings it): say so before any work."""
     import importlib.util
 
-    from ..errors import UsageError
+    from gpt2eval.errors import UsageError
 
     if importlib.util.find_spec("pyarrow") is None:
         raise UsageError("--save-tokens writes Parquet and needs pyarrow: pip install pyarrow")
@@ -164,7 +164,7 @@ def check_pyarrow() -> None:
 
 def write_token_file(task, docs, result_path: Path, result: dict) -> None:
     """``<result>.tokens.parquet`` from the rows the task kept while scoring (no second pass)."""
-    from ..tokens_file import tokens_path, write_tokens
+    from gpt2eval.results.tokens import tokens_path, write_tokens
 
     if task.token_rows is None:
         click.echo(f"{task.name}: this task keeps no per-token rows: no tokens file written", err=True)
@@ -204,9 +204,9 @@ def detok_check(task_names, data_dir, split, detokenizer, show):
     import importlib
     from types import SimpleNamespace
 
-    from ..detokenizers import round_trip_failures
-    from ..errors import UsageError
-    from ..registry import get_task_class
+    from gpt2eval.detokenizers import round_trip_failures
+    from gpt2eval.errors import UsageError
+    from gpt2eval.registry import get_task_class
 
     for name in task_names:
         task = get_task_class(name)(DataConfig(data_dir=data_dir, split=split))
@@ -218,7 +218,7 @@ def detok_check(task_names, data_dir, split, detokenizer, show):
         if detokenizer == "megatron":
             if not task.megatron:
                 raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {name}: use default")
-            from ..detokenizers.megatron import DETOKENIZERS
+            from gpt2eval.detokenizers.megatron import DETOKENIZERS
 
             module = SimpleNamespace(detokenize=DETOKENIZERS[task.megatron], tokenize=module.tokenize)
             what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer} tokenize)"
@@ -233,8 +233,8 @@ def detok_check(task_names, data_dir, split, detokenizer, show):
 @click.command(name="tasks")
 def list_tasks():
     """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
-    from ..paper import paper_value
-    from ..registry import ALIASES, get_task_class, task_names
+    from gpt2eval.report.paper import paper_value
+    from gpt2eval.registry import ALIASES, get_task_class, task_names
 
     rows = [("task", "metric", "denominator", "document", "paper gpt2-large", "description")]
     for name in task_names():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from ..config import DataConfig, ModelConfig, WindowConfig
-from ..errors import UsageError
-from ..options import build, data_options, model_options, window_options
+from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
+from gpt2eval.errors import UsageError
+from gpt2eval.commands.options import build, data_options, model_options, window_options
 
 
 @click.command()
@@ -26,7 +26,7 @@ def sensitivity(task_name, strides, paper_model, output, quiet, **opts):
     per variant (left out of tables), <task>-sensitivity.json/.md (choice, value, metric,
     difference from the base run and from the paper) and <task>-tornado.png.
     """
-    from ..sensitivity import parse_strides_option, run_sensitivity
+    from gpt2eval.analysis.sensitivity import parse_strides_option, run_sensitivity
 
     if paper_model is not None and paper_model not in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
         raise UsageError(f"--paper-model {paper_model!r} is not one of gpt2, gpt2-medium, gpt2-large, gpt2-xl")

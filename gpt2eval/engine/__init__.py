@@ -1,1 +1,1 @@
-"""The engine: model requests, work units, windows and scoring; knows no task by name."""
+"""The scoring engine: task contract, rolling windows, batched log-probabilities, shared prefixes, greedy search, work units and their store. Knows no task by name."""

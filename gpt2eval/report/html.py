@@ -32,8 +32,8 @@ from gpt2eval.report.payload import MAX_ROWS, run_payload
 
 def build_report(results_dir: str, compare_dir: str | None = None, max_rows: int = MAX_ROWS, figures: bool = True) -> str:
     """The page's HTML (``figures``: draw the matplotlib figures, the slow part)."""
-    from gpt2eval.plot import load_results, table_results
-    from gpt2eval.table import load_results as table_files
+    from gpt2eval.report.figures import load_results, table_results
+    from gpt2eval.report.table import load_results as table_files
 
     runs_a = load_results([results_dir])
     runs_b = load_results([compare_dir]) if compare_dir else []
@@ -73,7 +73,7 @@ def labels(a: str, b: str | None) -> tuple[str, str]:
 
 def order(results: list[dict]) -> list[dict]:
     """Table 3's column order first, then the other tasks by name."""
-    from gpt2eval.paper import columns
+    from gpt2eval.report.paper import columns
 
     rank = {task: k for k, task in enumerate(dict.fromkeys(c["task"] for c in columns()))}
     return sorted(results, key=lambda r: (r["model"]["n_parameters"], r["model"]["name"], rank.get(r["task"], len(rank)), r["task"]))
@@ -143,7 +143,7 @@ def summary_html(results_dir, compare_dir, table_files, runs_a, label_a, label_b
 
 def write_report(results_dir: str, compare_dir: str | None, output: Path, max_rows: int = MAX_ROWS, figures: bool = True) -> int:
     """Write the page to ``output`` (atomically); its size in bytes."""
-    from gpt2eval.atomic import write_text
+    from gpt2eval.results.atomic import write_text
 
     text = build_report(results_dir, compare_dir, max_rows, figures)
     write_text(Path(output), text)

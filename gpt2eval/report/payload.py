@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpt2eval.tokens_file import mismatch, read_tokens, tokens_path
+from gpt2eval.results.tokens import mismatch, read_tokens, tokens_path
 
 MAX_ROWS = 1_000_000  # token rows embedded per run: WikiText-103 (~280k) whole, enwik8 in part
 
@@ -40,7 +40,7 @@ def packed(array: np.ndarray) -> dict:
 
 def run_payload(path: Path, result: dict, label: str, max_rows: int = MAX_ROWS) -> dict:
     """One run of one task, as the page's script reads it."""
-    from gpt2eval.table import protocol_differences
+    from gpt2eval.report.table import protocol_differences
 
     per = result.get("per_document") or {}
     headline = result["headline"]

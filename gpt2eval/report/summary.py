@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from gpt2eval.table import LEGEND, tidy, wide
+from gpt2eval.report.table import LEGEND, tidy, wide
 
 
 def table3(results: list) -> str:
@@ -45,7 +45,7 @@ def svg(fig) -> str:
 
 def figures(all_results: list[dict]) -> list[tuple[str, str]]:
     """(caption, svg) of every figure ``gpt2eval plot`` would draw from these results."""
-    from gpt2eval.plot import bars_figure, scaling_figure, stride_figure, table_results
+    from gpt2eval.report.figures import bars_figure, scaling_figure, stride_figure, table_results
 
     out = []
     table = table_results(all_results)
@@ -61,14 +61,14 @@ def figures(all_results: list[dict]) -> list[tuple[str, str]]:
 
 def tornadoes(all_results: list[dict]) -> list[tuple[str, str]]:
     """(caption, svg) per ``gpt2eval sensitivity`` run among the results."""
-    from gpt2eval.tornado import sensitivity_figures
+    from gpt2eval.report.tornado import sensitivity_figures
 
     return [(f"sensitivity: {task}, {model}", svg(fig)) for model, task, fig in sensitivity_figures(all_results)]
 
 
 def overlap_files(folders: list[Path]) -> list[tuple[Path, dict]]:
     """Overlap JSONs (``gpt2eval overlap``) under the folders."""
-    from gpt2eval.overlap import FORMAT
+    from gpt2eval.results.overlap import FORMAT
 
     found = []
     for folder in folders:

@@ -1,7 +1,7 @@
 """The paper's Table 6 layout for an overlap result (``gpt2eval overlap``): our rows beside its two."""
 from __future__ import annotations
 
-from gpt2eval.paper import paper_overlap
+from gpt2eval.report.paper import paper_overlap
 
 COLUMNS = ["task", "documents", "{n}-grams", "found", "% found", "mean % per doc", "docs overlapping",
            "paper WebText train", "paper Dataset train"]
