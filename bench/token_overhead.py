@@ -58,7 +58,8 @@ def side_by_side(args, out: Path) -> None:
     print(f"part 1: {args.task}, {len(docs)} documents, {n:,} tokens, {Path(model).name}, median of {args.repeats}")
     print(f"  without --save-tokens  {off:8.2f} s")
     print(f"  with --save-tokens     {on:8.2f} s   ratio {on / off:.4f} ({100 * (on / off - 1):+.2f}%)")
-    print(f"  of which the file      {statistics.median(write):8.3f} s ({1e6 * statistics.median(write) / n:.1f} us/token); "
+    w = statistics.median(write)
+    print(f"  of which the file      {w:8.3f} s ({100 * w / off:.2f}% of the run; {1e6 * w / n:.1f} us/token); "
           f"{(out / 'side.tokens.parquet').stat().st_size / n:.1f} bytes/token")
 
 
