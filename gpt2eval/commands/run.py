@@ -112,22 +112,22 @@ def record_run(result: dict, run_cfg, runner) -> None:
     stats = runner.report(result["task"])
     result["config"]["run"] = asdict(run_cfg)
     result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
-                     "cache": str(runner.cache.path) if runner.cache else None}
+                     "cache": str(runner.store.path) if runner.store else None}
 
 
 def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
-    """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
-    from gpt2eval.engine.store import FILENAME, Cache
+    """The work-unit runner: the work-unit store on rank 0 (``--cache-dir`` or beside the output)."""
+    from gpt2eval.engine.store import FILENAME, WorkUnitStore
     from gpt2eval.models.fingerprint import model_fingerprint
     from gpt2eval.engine.progress import Progress
     from gpt2eval.engine.units import Runner
 
-    cache = None
+    store = None
     if run_cfg.cache and dist.is_main:
-        cache = Cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
-    fingerprint = model_fingerprint(model_cfg, loaded) if cache else None
+        store = WorkUnitStore(Path(run_cfg.cache_dir or output_dir) / FILENAME)
+    fingerprint = model_fingerprint(model_cfg, loaded) if store else None
     progress = Progress(enabled=not quiet and dist.is_main)
-    return Runner(fingerprint, cache, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
+    return Runner(fingerprint, store, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
 
 
 def write_samples(task, result_path: Path, result: dict) -> None:
