@@ -72,7 +72,8 @@ def given_task_options(opts: dict) -> dict:
         if key.startswith(ALIAS) and value is not None:
             old, name = key.removeprefix(ALIAS).split("__")
             if given.get(name, value) != value:
-                raise UsageError(f"--{old.replace('_', '-')} and --{name.replace('_', '-')} both given: drop --{old.replace('_', '-')}")
+                old_flag, flag = (f"--{n.replace('_', '-')}" for n in (old, name))
+                raise UsageError(f"{old_flag} and {flag} both given: drop {old_flag}")
             given[name] = value
     return given
 

@@ -4,23 +4,23 @@ A task lists the options it reads in ``Task.options``; everything else comes fro
 one declaration, so a task in another package adds an option with no edit here::
 
     field          what it gives                                       read by
-    name, help     the flag --name (``_`` -> ``-``), its help          commands/options.py
+    name, help     the flag --name (``_`` -> ``-``), its help          commands/task_options.py
     choices, type  the flag's type; the one-line error for a bad value  check_values
     default        the value when neither user nor preset gives one    resolved_values
     presets        the value each --preset fills in                    pipeline/presets.py
     protocol       a value other than the paper's is marked †, and     report/table.py,
                    two results must agree on it to be compared          report/compare.py
     variants       the values `gpt2eval sensitivity` tries             analysis/sensitivity.py
-    old_names      deprecated flags (a warning on stderr), and the     commands/options.py,
+    old_names      deprecated flags (a warning on stderr), and the     commands/task_options.py,
                    keys older result files recorded it under           current_names
     absent_means   what a result that does not record it ran with      report/
-    selects_data   it picks the file read: `detok-check` and           commands/options.py
+    selects_data   it picks the file read: `detok-check` and           commands/task_options.py
                    `overlap` take it too
 
 An example, from the plugin in examples/gpt2eval-proverbs::
 
     SEPARATOR = Option("proverbs_separator", choices=("newline", "space"), default="newline",
-                       presets={"megatron": "space"}, help="what follows each proverb in the stream")
+                       presets={"lm-eval": "space"}, help="what separates the proverbs in the stream")
 
 A result records every option as run in ``config.protocol`` and the given ones (the
 user's and the preset's) in ``config.data`` (``DataConfig.record``).
@@ -35,7 +35,7 @@ from typing import Any
 from gpt2eval.config import PRESETS
 from gpt2eval.errors import UsageError
 
-_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")  # a flag without surprises; no "__" (commands/options.py)
+_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")  # a flag without surprises; no "__" (commands/task_options.py)
 
 
 class _Default:
@@ -69,7 +69,7 @@ class Option:
         assert _NAME.match(self.name), f"option name {self.name!r}: lower-case letters and digits joined by single _"
         assert all(_NAME.match(old) for old in self.old_names), f"{self.name}: old names {self.old_names} are not flag names"
         assert set(self.presets) <= set(PRESETS), f"{self.name}: presets {sorted(self.presets)} are not all in {PRESETS}"
-        assert all(isinstance(c, self.type) for c in self.choices), f"{self.name}: choices {self.choices} are not {self.type.__name__}"
+        assert all(isinstance(c, self.type) for c in self.choices), f"{self.name}: choices {self.choices} are not {self.type}"
         if self.choices and not callable(self.default):
             assert self.default in self.choices, f"{self.name}: default {self.default!r} is not one of {self.choices}"
 
@@ -113,8 +113,9 @@ def current_names(options, record: Mapping[str, Any]) -> dict:
     out = dict(record)
     for opt in options:
         for old in opt.old_names:
-            if old in out and out.get(opt.name) is None:
-                out[opt.name] = out.pop(old)
+            if old in out:
+                value = out.pop(old)
+                out[opt.name] = value if out.get(opt.name) is None else out[opt.name]
     return out
 
 
