@@ -8,6 +8,7 @@ import click
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.errors import UsageError
 from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.registry import unique_task_names
 
 
@@ -63,7 +64,7 @@ def download(ctx, task_names, models, revision, data_dir):
         ctx.exit(1)
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @model_options
 @window_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub].")
@@ -98,15 +99,16 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     from gpt2eval.models.loading import load_model
     from gpt2eval.pipeline.overwrite import config_differences
     from gpt2eval.results.paths import check_output_dir, check_output_file
-    from gpt2eval.pipeline.presets import resolve
+    from gpt2eval.pipeline.presets import per_task, resolve
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import model_slug, write_json
     from gpt2eval.results.tokens import tokens_path
     from gpt2eval.commands.run import check_pyarrow, make_runner, record_run, write_token_file
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
-    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
+    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit, options=given_task_options(opts)), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     if save_tokens:
         check_pyarrow()
@@ -115,13 +117,13 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         if save_tokens:
             check_output_file(tokens_path(out / f"{name}.json"), "--save-tokens")
     for name in names:
-        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
+        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfgs[name])[0])
     click.echo(f"results folder: {out}")
     todo, missing, failed, kept = [], {}, {}, []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
+            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfgs[name]))
             if not diffs and save_tokens and not tokens_path(path).exists():
                 click.echo(f"{name}: rerun for its tokens file (--save-tokens; finished work units come from the cache)")
             elif not diffs:
@@ -132,7 +134,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
                 kept.append(name)
                 continue
         try:
-            todo.append(prepare(name, data_cfg, window_cfg))
+            todo.append(prepare(name, data_cfgs[name], window_cfg))
         except UsageError as e:
             missing[name] = str(e).removeprefix(f"{name}: ")
     if todo or missing:

@@ -9,9 +9,10 @@ import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.commands.options import build, data_options, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @click.option("--task", "task_names", multiple=True, help="Task name; repeat for several (`gpt2eval tasks` lists them).")
 @click.option("--tasks", default=None, help="Comma-separated task names, as lm-eval takes them: --tasks ptb,lambada.")
 @model_options
@@ -42,21 +43,22 @@ def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opt
     from gpt2eval.engine.lm import LM
     from gpt2eval.pipeline.plan import preflight
     from gpt2eval.models.loading import load_model
-    from gpt2eval.pipeline.presets import resolve
+    from gpt2eval.pipeline.presets import per_task, resolve
     from gpt2eval.registry import get_task_class, unique_task_names
     from gpt2eval.results.files import write_json
 
     names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     names = unique_task_names(names)
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     run_cfg = build(RunConfig, opts)
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
     # The preset fills each task's options: compare and check what will actually run.
-    resolved = {name: resolve(get_task_class(name), window_cfg, data_cfg) for name in names}
+    resolved = {name: resolve(get_task_class(name), window_cfg, data_cfgs[name]) for name in names}
     check_outputs(paths, resolved, log_samples, force, model_cfg, save_tokens)
-    prepared = [prepare(name, data_cfg, window_cfg) for name in names]
+    prepared = [prepare(name, data_cfgs[name], window_cfg) for name in names]
     for window, _ in resolved.values():
         preflight(model_cfg, window)
     lock = OutputLock()
@@ -120,22 +122,22 @@ def record_run(result: dict, run_cfg, runner) -> None:
     stats = runner.report(result["task"])
     result["config"]["run"] = asdict(run_cfg)
     result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
-                     "cache": str(runner.cache.path) if runner.cache else None}
+                     "cache": str(runner.store.path) if runner.store else None}
 
 
 def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
-    """The work-unit runner: the cache on rank 0 (``--cache-dir`` or beside the output)."""
-    from gpt2eval.engine.store import FILENAME, Cache
+    """The work-unit runner: the work-unit store on rank 0 (``--cache-dir`` or beside the output)."""
+    from gpt2eval.engine.store import FILENAME, WorkUnitStore
     from gpt2eval.models.fingerprint import model_fingerprint
     from gpt2eval.engine.progress import Progress
     from gpt2eval.engine.units import Runner
 
-    cache = None
+    store = None
     if run_cfg.cache and dist.is_main:
-        cache = Cache(Path(run_cfg.cache_dir or output_dir) / FILENAME)
-    fingerprint = model_fingerprint(model_cfg, loaded) if cache else None
+        store = WorkUnitStore(Path(run_cfg.cache_dir or output_dir) / FILENAME)
+    fingerprint = model_fingerprint(model_cfg, loaded) if store else None
     progress = Progress(enabled=not quiet and dist.is_main)
-    return Runner(fingerprint, cache, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
+    return Runner(fingerprint, store, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
 
 
 def write_samples(task, result_path: Path, result: dict) -> None:
@@ -187,41 +189,41 @@ def first_difference(original: str, roundtrip: str, width: int = 24) -> str:
             f"    original:  {window(original)}\n    roundtrip: {window(roundtrip)}")
 
 
-@click.command(name="detok-check")
+@click.command(name="detok-check", cls=TaskCommand, task_options="data")
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files [default: the hub].")
-@click.option("--split", default=None, help="CBT: valid | test.")
 @click.option("--detokenizer", type=click.Choice(["default", "megatron"]), default="default", show_default=True,
               help="megatron: Megatron-LM's (not invertible), checked against gpt2eval's own tokenize.")
 @click.option("--show", type=int, default=3, show_default=True, help="Lines that fail to round-trip to print.")
-def detok_check(task_names, data_dir, split, detokenizer, show):
+def detok_check(task_names, data_dir, detokenizer, show, **opts):
     """Round-trip rate of each task's detokenizer on its whole original data.
 
     A line round-trips when tokenize(detokenize(line)) == line. Megatron-LM's
     detokenizers have no inverse: their rate is measured with gpt2eval's tokenize of the
     corpus and shows how much text they change that gpt2eval's would not.
     """
-    import importlib
     from types import SimpleNamespace
 
     from gpt2eval.detokenizers import round_trip_failures
     from gpt2eval.errors import UsageError
-    from gpt2eval.registry import get_task_class
+    from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.registry import get_task_class, unique_task_names
 
-    for name in task_names:
-        task = get_task_class(name)(DataConfig(data_dir=data_dir, split=split))
+    names = unique_task_names(task_names)
+    data_cfgs = per_task(names, DataConfig(data_dir=data_dir, options=given_task_options(opts)))
+    for name in names:
+        task = get_task_class(name)(data_cfgs[name])
         if not task.detokenizer:
             click.echo(f"{name}: no detokenizer (the text is scored as it is)")
             continue
-        module = importlib.import_module(f"gpt2eval.detokenizers.{task.detokenizer}")
-        what = task.detokenizer
+        module, what = task.detokenizer, task.detokenizer_name
         if detokenizer == "megatron":
             if not task.megatron:
                 raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {name}: use default")
             from gpt2eval.detokenizers.megatron import DETOKENIZERS
 
             module = SimpleNamespace(detokenize=DETOKENIZERS[task.megatron], tokenize=module.tokenize)
-            what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer} tokenize)"
+            what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer_name} tokenize)"
         lines = task.detokenizer_lines()
         bad = round_trip_failures(module, lines)
         ok = len(lines) - len(bad)
@@ -240,7 +242,7 @@ def list_tasks():
     for name in task_names():
         cls = get_task_class(name)
         paper = paper_value(name, "gpt2-large", cls.metric)
-        denominator = f"{cls.denominator:,} {cls.unit}s" if cls.denominator else f"per {cls.unit}"
+        denominator = f"{cls.denominator:,} {cls.counts}s" if cls.denominator else f"per {cls.counts}"
         rows.append((name, cls.metric, denominator, cls.document_name, "-" if paper is None else f"{paper:g}", cls.description))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
