@@ -128,3 +128,11 @@ def test_the_report_never_imports_torch(runs, tmp_path):
             "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_folder_of_sweeps_only_still_gets_its_tornado(runs, tmp_path):
+    out = tmp_path / "r.html"
+    gpt2eval("report", runs["paper"] / "sensitivity", "--output", out)
+    text = out.read_text()
+    assert "No results here but sweeps" in text and "Sensitivity: what each protocol choice is worth" in text
+    assert "<svg" in text and page_data(text)["tasks"] == []

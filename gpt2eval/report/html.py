@@ -38,10 +38,10 @@ def build_report(results_dir: str, compare_dir: str | None = None, max_rows: int
     runs_a = load_results([results_dir])
     runs_b = load_results([compare_dir]) if compare_dir else []
     chosen_a = table_results(runs_a)
-    if not chosen_a:
+    if not runs_a:
         raise UsageError(f"no gpt2eval result files in {results_dir}: run `gpt2eval run` (or reproduce) first")
     if compare_dir and not table_results(runs_b):
-        raise UsageError(f"--compare {compare_dir}: no gpt2eval result files there")
+        raise UsageError(f"--compare {compare_dir}: no gpt2eval result files there (sweeps aside)")
     label_a, label_b = labels(results_dir, compare_dir)
     tasks = [task_payload(r, pair(r, table_results(runs_b)), label_a, label_b, max_rows, chosen_a) for r in order(chosen_a)]
     page = summary_html(results_dir, compare_dir, table_files, runs_a if figures else None, label_a, label_b, tasks)
@@ -110,14 +110,16 @@ def units(tasks: set[str]) -> dict:
     out = {}
     for name in tasks:
         try:
-            out[name] = get_task_class(name).unit
+            out[name] = get_task_class(name).counts
         except UsageError:  # a task no longer registered: its results still read
             out[name] = "unit"
     return out
 
 
 def summary_html(results_dir, compare_dir, table_files, runs_a, label_a, label_b, tasks) -> str:
-    parts = [f"<h2>Table 3: ours ({_esc(label_a)}) beside the GPT-2 paper</h2>", summary.table3(table_files([results_dir]))]
+    table_a = table_files([results_dir])
+    parts = [f"<h2>Table 3: ours ({_esc(label_a)}) beside the GPT-2 paper</h2>",
+             summary.table3(table_a) if table_a else "<p class=note>No results here but sweeps (sensitivity, stride).</p>"]
     if compare_dir:
         parts += [f"<h2>Table 3: B ({_esc(label_b)}) beside the GPT-2 paper</h2>", summary.table3(table_files([compare_dir]))]
     parts.append("<h2>Tasks</h2><p class=small>Open a task for its documents and tokens "
