@@ -230,10 +230,11 @@ class CBTCN(Task):
         for i, d in enumerate(docs):
             k = len(d.extra["pairs"])
             total = [float(s.nll.sum()) for s in scores[at : at + k]]
+            chosen = int(np.argmin(total))
             blank = d.original.rfind(BLANK)  # in the query line, the file's last line
             for c, (score, (ctx, cont), (_, text)) in enumerate(zip(scores[at : at + k], pairs[at : at + k], d.extra["pairs"])):
                 for name, value in (("doc", i), ("candidate_index", c), ("candidate", d.extra["candidates"][c]),
-                                    ("answer", c == d.extra["answer_index"]), ("chosen", c == int(np.argmin(total))),
+                                    ("answer", c == d.extra["answer_index"]), ("chosen", c == chosen),
                                     ("nll", total[c]), ("n_tokens", len(score.nll)),
                                     ("context", int(lm.continuation_contexts(len(ctx), len(cont))[0])), ("continuation", text),
                                     ("orig_start", blank), ("orig_end", blank + len(BLANK))):

@@ -50,3 +50,11 @@ def data_dir() -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random GPT-2 (context 128) with the real tokenizer, saved to disk."""
     return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+    from report_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from report_runs import gpt2eval, make_runs
+from report_runs import gpt2eval
 
 
-@pytest.fixture(scope="module")
-def runs(tiny_model_dir, data_dir, tmp_path_factory):
-    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+@pytest.fixture
+def runs(report_runs):
+    return report_runs
 
 
 def page_data(text: str) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from report_runs import gpt2eval, make_runs
+from report_runs import gpt2eval
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +39,9 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def runs(tiny_model_dir, data_dir, tmp_path_factory):
-    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+@pytest.fixture
+def runs(report_runs):
+    return report_runs
 
 
 @pytest.fixture(scope="module")
