@@ -38,8 +38,16 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
 
+    from gpt2eval.analysis.ngrams import sidecar
+    from gpt2eval.results.paths import check_output_file
+
     sources = resolve(corpus, corpus_hub, text_field)
     _check_filter(filter_path, bool(sources))
+    # Every file written is checked before the corpus pass, which takes hours on a real corpus.
+    path = check_output_file(Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json")
+    if sources and filter_path:
+        check_output_file(filter_path, "--filter")
+        check_output_file(sidecar(Path(filter_path)), "--filter")
     data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, split=split, limit=limit)
     prepared = []
     for name in task_names:  # every data problem surfaces before the corpus is read
@@ -53,7 +61,6 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
         filt = NgramFilter.load(Path(filter_path), n)
     tasks = {task.name: analyse(task, docs, filt, threshold) for task, docs in prepared}
     result = report(tasks, filt, filter_path)
-    path = Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json"
     write_json(result, path)
     click.echo(render(result))
     click.echo(f"-> {path}")

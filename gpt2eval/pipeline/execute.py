@@ -117,7 +117,8 @@ def write_result(j: Job, result: dict, plan: Plan) -> None:
     with unwritable_hint(j.path, plan):
         write_json(result, j.path)
         click.echo(f"{j.label}: {summary(result)} -> {j.path}")
-        if note := limit_note(j.instance, result):
+        if (note := limit_note(j.instance, result)) and note not in plan.notes:
+            plan.notes.add(note)  # once per task, not once per variant of a sweep
             click.echo(note)
         if j.log_samples:
             write_samples(j.instance, j.samples_path, result)

@@ -65,6 +65,7 @@ class Plan:
     run_cfg: RunConfig
     dist: object  # engine.distributed.Dist: this process's place in a torchrun launch
     device: str  # this rank's device, checked
+    notes: set = field(default_factory=set)  # lines already printed (a --limit note)
 
     @property
     def todo(self) -> list[Job]:
