@@ -86,7 +86,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     unless --force. The data of every task is looked for first, then the model is loaded,
     so a model problem is the first error; a task whose data cannot be loaded is reported
     as SKIPPED and the others still run. Then the table is printed and written with the
-    figures. Exit 1 when a task was skipped or failed.
+    figures. Exit 1 when a task was skipped or failed. Work units are cached and shared
+    over torchrun processes as for `run`.
     """
     from gpt2eval.pipeline.execute import execute
     from gpt2eval.pipeline.plan import job, plan_jobs
