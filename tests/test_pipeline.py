@@ -1,5 +1,5 @@
 """One pipeline behind run, reproduce, sweep-stride and sensitivity: every check before the
-weights load, the work-unit cache, overwrite protection, presets resolved once per job."""
+weights load, the work-unit store, overwrite protection, presets resolved once per job."""
 import json
 import os
 import re
@@ -113,14 +113,14 @@ def test_old_run_flags_still_work_with_a_warning(tiny_model_dir, data_dir, tmp_p
                  "--unit-tokens", 300, "--cache-dir", store, "--output", tmp_path / "ptb.json")
     assert result.exit_code == 0, result.output
     assert "warning: --unit-tokens is deprecated: use --work-unit-tokens" in result.output
-    assert "warning: --cache-dir is deprecated: use --resume-dir" in result.output
+    assert "warning: --cache-dir is deprecated: use --store-dir" in result.output
     assert json.loads((tmp_path / "ptb.json").read_text())["config"]["run"] == {
-        "resume": True, "resume_dir": str(store), "work_unit_tokens": 300}
+        "resume": True, "store_dir": str(store), "work_unit_tokens": 300}
     assert (store / "gpt2eval-cache.sqlite").exists()
     both = run("run", "--task", "ptb", "--unit-tokens", 300, "--work-unit-tokens", 200)
     assert_usage_error(both, "--unit-tokens is the old name of --work-unit-tokens: pass only --work-unit-tokens")
     help_text = run("run", "--help").output
-    assert "--work-unit-tokens" in help_text and "--resume-dir" in help_text and "--no-resume" in help_text
+    assert "--work-unit-tokens" in help_text and "--store-dir" in help_text and "--no-resume" in help_text
     assert "--unit-tokens" not in help_text and "--cache-dir" not in help_text
 
 

@@ -118,7 +118,7 @@ def data_options(f):
 RENAMED = (
     ("--resume", "--cache", "resume"),
     ("--no-resume", "--no-cache", "resume"),
-    ("--resume-dir", "--cache-dir", "resume_dir"),
+    ("--store-dir", "--cache-dir", "store_dir"),
     ("--work-unit-tokens", "--unit-tokens", "work_unit_tokens"),
 )
 
@@ -140,14 +140,14 @@ def run_options(f):
     for option in reversed(
         [
             click.option("--resume/--no-resume", default=True, show_default=True,
-                         help="Keep each finished work unit in the work-unit cache (gpt2eval-cache.sqlite), so that a "
+                         help="Keep each finished work unit in the work-unit store (gpt2eval-cache.sqlite), so that a "
                               "killed run, rerun the same way, resumes where it stopped; --no-resume keeps nothing."),
-            click.option("--resume-dir", type=click.Path(file_okay=False), default=None,
-                         help="Folder of the work-unit cache [default: beside the output]."),
+            click.option("--store-dir", type=click.Path(file_okay=False), default=None,
+                         help="Folder of the work-unit store [default: beside the output]."),
             click.option("--work-unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
                          help="Input tokens per work unit: the most a kill can lose."),
             _deprecated("--cache/--no-cache", "resume", lambda v: "--resume" if v else "--no-resume"),
-            _deprecated("--cache-dir", "resume_dir", "--resume-dir", type=click.Path(file_okay=False)),
+            _deprecated("--cache-dir", "store_dir", "--store-dir", type=click.Path(file_okay=False)),
             _deprecated("--unit-tokens", "work_unit_tokens", "--work-unit-tokens", type=click.IntRange(min=1)),
         ]
     ):

@@ -24,7 +24,7 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     Data, options and output paths are checked for every task before the model loads, and
     each result is written as soon as its task finishes. An existing result of another
     config is kept (the run stops before any work) unless --force. Finished work units are
-    kept in the work-unit cache beside the output (or in --resume-dir), so a killed run,
+    kept in the work-unit store beside the output (or in --store-dir), so a killed run,
     rerun the same way, resumes where it stopped. Under torchrun every process takes its share of the work units (see README,
     Running on many GPUs). With several tasks, the table against the paper's numbers is
     printed at the end.

@@ -1,7 +1,7 @@
 """Execute a plan: one loaded model scores every job, one atomic result file per job.
 
 Every job's model requests go through one work-unit ``Runner`` (``engine/units.py``): cut
-into units, cached in the work-unit cache (``engine/store.py``, rank 0 only), and shared out
+into units, cached in the work-unit store (``engine/store.py``, rank 0 only), and shared out
 over torchrun ranks (``engine/distributed.py``), so a killed command, rerun the same way,
 resumes from the cache, and a rerun of a job that was already done costs only the reads.
 Every rank computes every result; rank 0 alone writes files and prints.
@@ -82,7 +82,7 @@ def _silent(*args, **kwargs) -> None:
 
 
 def open_store(plan: Plan):
-    """The work-unit cache, on rank 0, opened before the model loads (None: --no-resume)."""
+    """The work-unit store, on rank 0, opened before the model loads (None: --no-resume)."""
     from gpt2eval.engine.store import FILENAME, Cache
 
     if not plan.run_cfg.resume or not plan.dist.is_main:

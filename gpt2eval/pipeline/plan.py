@@ -73,8 +73,8 @@ class Plan:
 
     @property
     def store_dir(self) -> Path:
-        """The work-unit cache's folder: --resume-dir, else beside the (first) result."""
-        return Path(self.run_cfg.resume_dir) if self.run_cfg.resume_dir else self.jobs[0].path.parent
+        """The work-unit store's folder: --store-dir, else beside the (first) result."""
+        return Path(self.run_cfg.store_dir) if self.run_cfg.store_dir else self.jobs[0].path.parent
 
 
 def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None = None, *, force: bool = False,
@@ -135,8 +135,8 @@ def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: st
         check_output_file(j.path)
         if j.log_samples:
             check_output_file(j.samples_path, "--log-samples")
-    if run_cfg.resume and run_cfg.resume_dir:
-        check_output_dir(run_cfg.resume_dir, "--resume-dir")
+    if run_cfg.resume and run_cfg.store_dir:
+        check_output_dir(run_cfg.store_dir, "--store-dir")
     for j in jobs:
         if force or not j.path.exists():
             continue
