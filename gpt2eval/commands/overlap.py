@@ -33,12 +33,10 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
     """
     from gpt2eval.analysis.corpus import resolve
-    from gpt2eval.analysis.ngrams import NgramFilter
+    from gpt2eval.analysis.ngrams import NgramFilter, sidecar
     from gpt2eval.analysis.overlap import analyse, build_filter, report
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
-
-    from gpt2eval.analysis.ngrams import sidecar
     from gpt2eval.results.paths import check_output_file
 
     sources = resolve(corpus, corpus_hub, text_field)
