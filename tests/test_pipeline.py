@@ -145,6 +145,20 @@ def test_an_output_that_becomes_unwritable_says_how_to_finish(tiny_model_dir, da
     assert units["units_from_cache"] == units["units"]
 
 
+def test_a_summary_that_cannot_be_written_keeps_the_results(tiny_model_dir, data_dir, tmp_path, monkeypatch):
+    import gpt2eval.results.atomic
+
+    def denied(path, text):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(gpt2eval.results.atomic, "write_text", denied)
+    out = tmp_path / "sweep"
+    result = run(*COMMANDS["sweep-stride"], "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 3, "--output", out)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert result.output.splitlines()[-1].startswith(f"error: cannot write {out / 'ptb-stride-summary.json'} (Permission denied)")
+    assert (out / "ptb-stride64.json").exists() and (out / "ptb-stride128.json").exists()
+
+
 def test_overlap_outputs_are_checked_before_the_corpus_pass(tmp_path, data_dir, monkeypatch):
     import gpt2eval.analysis.overlap
 

@@ -79,7 +79,7 @@ def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: li
     ranks of a torchrun launch).
     """
     from gpt2eval.analysis.sweep import check_strides
-    from gpt2eval.pipeline.execute import execute
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
     from gpt2eval.pipeline.plan import build_tasks, job, plan_jobs, preflight, window_length
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.paths import check_output_dir
@@ -108,7 +108,8 @@ def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: li
     results = execute(plan, quiet=quiet)
     if not plan.dist.is_main:
         return None
-    return write_summary(cls.name, [results[j.path] for j in jobs], paper_model, out_dir, echo)
+    with unwritable_hint(out_dir, plan):
+        return write_summary(cls.name, [results[j.path] for j in jobs], paper_model, out_dir, echo)
 
 
 def write_summary(task: str, runs: list[dict], paper_model: str | None, out_dir: Path, echo=print) -> dict:

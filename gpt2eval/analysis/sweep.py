@@ -53,7 +53,7 @@ def sweep_stride(task_name: str, strides: list[int], model_cfg, window_cfg, data
     Returns the summary (None on the other ranks of a torchrun launch).
     """
     from gpt2eval.engine.stream import StreamTask
-    from gpt2eval.pipeline.execute import execute
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
     from gpt2eval.pipeline.plan import build_tasks, job, plan_jobs, preflight, window_length
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.paths import check_output_dir
@@ -76,7 +76,8 @@ def sweep_stride(task_name: str, strides: list[int], model_cfg, window_cfg, data
     results = execute(plan, quiet=quiet)
     if not plan.dist.is_main:
         return None
-    return write_summary([results[j.path] for j in jobs], model_cfg, out_dir, echo)
+    with unwritable_hint(out_dir, plan):
+        return write_summary([results[j.path] for j in jobs], model_cfg, out_dir, echo)
 
 
 def write_summary(results: list[dict], model_cfg, out_dir: Path, echo=print) -> dict:

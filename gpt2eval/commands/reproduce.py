@@ -89,7 +89,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     figures. Exit 1 when a task was skipped or failed. Work units are cached and shared
     over torchrun processes as for `run`.
     """
-    from gpt2eval.pipeline.execute import execute
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
     from gpt2eval.pipeline.plan import job, plan_jobs
     from gpt2eval.results.files import model_slug
     from gpt2eval.results.paths import check_output_dir
@@ -106,7 +106,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     if not plan.dist.is_main:  # under torchrun the other ranks only compute
         return
     if report:
-        write_report(out)
+        with unwritable_hint(out, plan):
+            write_report(out)
     kept = [j.task for j in jobs if j.action == "keep"]
     if kept:
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)

@@ -135,7 +135,7 @@ def unwritable_hint(path: Path, plan: Plan):
         kept = (f"the scored work units are kept in {plan.store_dir / FILENAME}: make the folder "
                 "writable and rerun the same command to finish from them"
                 if plan.run_cfg.resume else "make the folder writable and rerun the same command")
-        raise UsageError(f"cannot write {path} ({e.strerror or e}): {kept}") from None
+        raise UsageError(f"cannot write {e.filename or path} ({e.strerror or e}): {kept}") from None
 
 
 def write_samples(task, path: Path, result: dict) -> None:
