@@ -92,6 +92,7 @@ def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None
     from gpt2eval.models.loading import resolve_device
 
     assert jobs, "a plan needs at least one job"
+    assert existing in ("refuse", "skip") and missing_data in ("raise", "skip"), (existing, missing_data)
     run_cfg = run_cfg or RunConfig()
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
