@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpt2eval.engine.store import FILENAME, Cache
+from gpt2eval.engine.store import FILENAME, WorkUnitStore
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
 from gpt2eval.models.fingerprint import model_fingerprint
 from gpt2eval.engine.lm import LM
@@ -49,7 +49,7 @@ def main():
     nll = {}
     for _ in range(args.repeats):
         for mode in ("off", "on"):
-            cache = Cache(Path(tempfile.mkdtemp()) / FILENAME) if mode == "on" else None
+            cache = WorkUnitStore(Path(tempfile.mkdtemp()) / FILENAME) if mode == "on" else None
             runner = Runner(fingerprint, cache, unit_tokens=args.work_unit_tokens)
             start = time.perf_counter()
             sums = task.evaluate(docs, LM(loaded, window, runner=runner))

@@ -51,8 +51,7 @@ class WikiText2LmEval(WikiText2Raw):
     denominator = None  # per word as lm-eval counts them, not the paper's 245,569
     detokenizer = None  # always lm-eval's (Megatron's) rules: the task is that reading
     megatron = None
-    options = ()
-    defaults = {}
+    options = ()  # lm-eval's count, not --word-count
 
     def documents(self) -> list[Document]:
         pages = self.limited(lm_eval_pages(self.original_text()))

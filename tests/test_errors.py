@@ -88,7 +88,7 @@ def test_1bw_join_eos_inserts_the_eos_id(tiny_model_dir, data_dir, tmp_path):
     lm = LM(load_model(ModelConfig(model=str(tiny_model_dir), device="cpu")), WindowConfig())
     ids = {}
     for join in ("eos", "newline"):
-        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, join=join))
+        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, options={"1bw_join": join}))
         ids[join], starts = task.encode_stream(task.documents(), lm)
         assert len(starts) == len(ids[join])
     assert ids["eos"].count(50256) == 5 and ids["newline"].count(50256) == 0

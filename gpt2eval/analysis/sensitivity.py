@@ -4,14 +4,10 @@ From the preset's reading (the base run), every choice the task reads is set to 
 its other values while all the rest stay put, with one loaded model::
 
     choice            values tried                         tasks
-    stride            --strides (default L/2 and 32)       stream tasks
-    eos_prefix        on, off                              stream tasks; lambada as-is
-    lambada_format    openai, as-is, lm-eval               lambada
-    stopword_filter   word, token                          lambada
-    stopwords         nltk179, nltk127                     lambada
     detokenizer       default, none, megatron              tasks with a detokenizer
-    word_count        paper, megatron                      ptb, wikitext
-    join / cbt_join   1bw's joins / space, newline         1bw / cbt
+    a task option     its declared variants (Option.tried) the tasks that declare it
+    eos_prefix        on, off                              tasks that read it (Task.reads_eos_prefix)
+    stride            --strides (default L/2 and 32)       stream tasks
 
 Each run is a normal result file plus ``"sweep": {"parameter": "sensitivity", ...}``, so
 tables leave it out. The summary has one row per variant: choice, value, the task's
@@ -24,20 +20,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from gpt2eval.engine.options import resolved_values
 from gpt2eval.errors import UsageError
 from gpt2eval.report.sensitivity import label, markdown, summarize
 from gpt2eval.results.files import model_slug
 
-CHOICES = {
-    "lambada_format": ("openai", "as-is", "lm-eval"),
-    "stopword_filter": ("word", "token"),
-    "stopwords": ("nltk179", "nltk127"),
-    "detokenizer": ("default", "none", "megatron"),
-    "word_count": ("paper", "megatron"),
-    "cbt_join": ("space", "newline"),
-    "join": ("newline", "eos", "space"),
-    "eos_prefix": (True, False),
-}
+DETOKENIZERS = ("default", "none", "megatron")
+WINDOW_CHOICES = ("eos_prefix", "stride")
 
 
 def default_strides(max_length: int) -> list[int]:
@@ -46,27 +35,31 @@ def default_strides(max_length: int) -> list[int]:
 
 
 def choices_for(cls, base_window, base_data, strides: list[int]) -> list[tuple[str, object]]:
-    """(option, value) of every variant: the task's choices at their non-base values."""
-    from gpt2eval.pipeline.presets import reads
-    from gpt2eval.engine.stream import StreamTask
+    """(option, value) of every variant: the task's choices at their non-base values.
 
-    read = reads(cls)
+    ``base_window`` and ``base_data`` are the base run's resolved configs (``resolve``).
+    """
     out = []
-    for name, values in CHOICES.items():
-        if name not in read:
-            continue
-        if name == "detokenizer":
-            if not cls.detokenizer:  # nothing to undo: every value scores the same text
-                continue
-            values = [v for v in values if v != "megatron" or cls.megatron]
-        if name == "eos_prefix" and not issubclass(cls, StreamTask) and (base_data.lambada_format or cls.defaults.get("lambada_format")) not in (None, "as-is"):
-            continue  # LAMBADA's openai and lm-eval contexts have their own start
-        base = getattr(base_window if name == "eos_prefix" else base_data, name)
-        base = cls.defaults.get(name) if base is None else base
-        out += [(name, v) for v in values if v != base]
-    if issubclass(cls, StreamTask):
+    if cls.detokenizer:  # with nothing to undo, every value scores the same text
+        out += [("detokenizer", v) for v in DETOKENIZERS if v != base_data.detokenizer and (v != "megatron" or cls.megatron)]
+    values = resolved_values(cls.options, dict(base_data.options))
+    for opt in cls.options:
+        if opt.protocol:
+            out += [(opt.name, v) for v in opt.tried if v != values[opt.name]]
+    if cls.reads_eos_prefix(values):
+        out += [("eos_prefix", v) for v in (True, False) if v != base_window.eos_prefix]
+    if cls.scores_stream:
         out += [("stride", s) for s in strides if s != base_window.stride]
     return out
+
+
+def apply_variant(option: str, value, window_cfg, data_cfg):
+    """(window, data): the configs with one variant of ``choices_for`` set in them."""
+    if option in WINDOW_CHOICES:
+        return replace(window_cfg, **{option: value}), data_cfg
+    if option == "detokenizer":
+        return window_cfg, replace(data_cfg, detokenizer=value)
+    return window_cfg, data_cfg.with_options({option: value})
 
 
 def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: list[int] | None = None,
@@ -99,8 +92,7 @@ def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: li
     strides = default_strides(length) if strides is None else strides
     jobs = [base]
     for option, value in choices_for(cls, replace(base.window, stride=base.window.stride or length), base.data, strides):
-        window = replace(window_cfg, **{option: value}) if option in ("stride", "eos_prefix") else window_cfg
-        data = replace(data_cfg, **{option: value}) if option not in ("stride", "eos_prefix") else data_cfg
+        window, data = apply_variant(option, value, window_cfg, data_cfg)
         name = f"{option}-{value}".replace("_", "-").lower()
         jobs.append(job(cls.name, window, data, out_dir / f"{cls.name}-{name}.json", label=f"{cls.name} {label(option, value)}",
                         sweep={"parameter": "sensitivity", "choice": option, "value": value, "preset": preset}))

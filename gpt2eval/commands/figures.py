@@ -8,6 +8,7 @@ import click
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.errors import UsageError
 from gpt2eval.commands.options import build, data_options, model_options, run_options, window_options
+from gpt2eval.commands.task_options import TaskCommand
 
 
 @click.command()
@@ -31,7 +32,7 @@ def plot(results, output, formats):
         click.echo(str(path))
 
 
-@click.command(name="sweep-stride")
+@click.command(name="sweep-stride", cls=TaskCommand)
 @click.option("--task", "task_name", required=True, help="A stream task, e.g. wikitext103.")
 @click.option("--strides", required=True, help="Comma-separated strides, e.g. 1024,512,256,128.")
 @model_options

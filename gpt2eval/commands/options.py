@@ -1,4 +1,9 @@
-"""Click options mirroring the config dataclasses one-to-one, shared by every command."""
+"""Click options mirroring the config dataclasses one-to-one, shared by every command.
+
+The task options are not written here: each task declares its own
+(``gpt2eval.engine.options``), and a command built with ``cls=TaskCommand`` gets one flag
+per declared option of the registered tasks (``task_option_params``).
+"""
 from __future__ import annotations
 
 import functools
@@ -7,7 +12,8 @@ from dataclasses import fields
 import click
 from click.core import ParameterSource
 
-from gpt2eval.config import ModelConfig
+from gpt2eval.commands.task_options import given_task_options
+from gpt2eval.config import PRESETS, DataConfig, ModelConfig
 from gpt2eval.errors import UsageError
 
 # lm-eval's and torch's short names for the dtypes.
@@ -91,20 +97,11 @@ def window_options(f):
 def data_options(f):
     for option in reversed(
         [
-            click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron"]), default=None, help="Fill the options not given as this peer does [default: paper]."),
+            click.option("--preset", type=click.Choice(PRESETS), default=None, help="Fill the options not given as this peer does [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help=LIMIT_HELP),
             click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default=None, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible) [default: the preset's; paper: default]."),
-            click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
-            click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
-            click.option("--join", default=None, help="1BW: how sentences form the stream."),
-            click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
-            click.option("--lambada-format", type=click.Choice(["openai", "as-is", "lm-eval"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) [default: openai]."),
-            click.option("--stopword-filter", type=click.Choice(["word", "token"]), default=None, help="LAMBADA: word (complete words from the top-k first tokens) | token (bflm) [default: word]."),
-            click.option("--stopwords", type=click.Choice(["nltk179", "nltk127"]), default=None, help="LAMBADA: stop-word list [default: nltk179]."),
-            click.option("--word-count", type=click.Choice(["paper", "megatron"]), default=None, help="PTB, WikiText: words of the denominator, paper (words + one per line) | megatron [default: paper]."),
-            click.option("--cbt-join", type=click.Choice(["space", "newline"]), default=None, help="CBT: how the 20 context sentences are joined."),
             click.option("--allow-data-mismatch", is_flag=True, help="Score data whose sha256 differs from the published one (marked † everywhere)."),
             click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): score only documents that do not overlap."),
         ]
@@ -171,5 +168,9 @@ def _deprecated(flags: str, field: str, new, **kwargs):
 
 
 def build(cls, opts: dict):
-    """A config dataclass from the click options that share its field names."""
-    return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})
+    """A config dataclass from the click options that share its field names (and, for the
+    data config, the task options given)."""
+    values = {f.name: opts[f.name] for f in fields(cls) if f.name in opts}
+    if cls is DataConfig:
+        values["options"] = given_task_options(opts)
+    return cls(**values)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.config import DataConfig
 
 
-@click.command()
+@click.command(cls=TaskCommand, task_options="data")
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @click.option("--corpus", multiple=True, help="Training text: file or glob (plain text, .gz, .jsonl[.gz]); repeat for several.")
 @click.option("--corpus-hub", multiple=True, help="DATASET[:CONFIG]:SPLIT:COLUMN, streamed with `datasets`; repeat for several.")
@@ -20,10 +21,9 @@ from gpt2eval.config import DataConfig
 @click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="A document overlaps when more than this fraction of its n-grams is found (0: any).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original test files, laid out like shared/data [default: the hub].")
 @click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8).")
-@click.option("--split", default=None, help="CBT: valid | test [default: valid].")
 @click.option("--limit", type=int, default=None, help="Only the first N documents of each task.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Overlap JSON [default: results/overlap/<filter or corpus name>.json].")
-def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, split, limit, output):
+def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, limit, output, **opts):
     """Percentage of each task's test n-grams found in a training corpus (the GPT-2 paper's Table 6).
 
     The corpus is streamed once into a Bloom filter of its normalised n-grams (lower-cased
@@ -35,6 +35,7 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     from gpt2eval.analysis.corpus import resolve
     from gpt2eval.analysis.ngrams import NgramFilter, sidecar
     from gpt2eval.analysis.overlap import analyse, build_filter, report
+    from gpt2eval.pipeline.presets import per_task
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
     from gpt2eval.results.paths import check_output_file
@@ -46,10 +47,11 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     if sources and filter_path:
         check_output_file(filter_path, "--filter")
         check_output_file(sidecar(Path(filter_path)), "--filter")
-    data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, split=split, limit=limit)
+    data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, limit=limit, options=given_task_options(opts))
+    data_cfgs = per_task(list(task_names), data_cfg)
     prepared = []
     for name in task_names:  # every data problem surfaces before the corpus is read
-        task = get_task_class(name)(data_cfg)
+        task = get_task_class(name)(data_cfgs[name])
         prepared.append((task, task.documents()))
     if sources:
         filt = build_filter(sources, n, capacity, log=lambda msg: click.echo(msg, err=True))

@@ -7,6 +7,7 @@ import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.registry import unique_task_names
 
 
@@ -62,7 +63,7 @@ def download(ctx, task_names, models, revision, data_dir):
         ctx.exit(1)
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @model_options
 @window_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub].")
@@ -91,14 +92,16 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     """
     from gpt2eval.pipeline.execute import execute, unwritable_hint
     from gpt2eval.pipeline.plan import job, plan_jobs
+    from gpt2eval.pipeline.presets import per_task
     from gpt2eval.results.files import model_slug
     from gpt2eval.results.paths import check_output_dir
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
-    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
+    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit, options=given_task_options(opts)), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
-    jobs = [job(name, window_cfg, data_cfg, out / f"{name}.json") for name in names]
+    jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json") for name in names]
     plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, existing="skip", missing_data="skip")
     if plan.dist.is_main:
         click.echo(f"results folder: {out}")

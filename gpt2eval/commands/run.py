@@ -5,9 +5,10 @@ import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.commands.options import build, data_options, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @click.option("--task", "task_names", multiple=True, help="Task name; repeat for several (`gpt2eval tasks` lists them).")
 @click.option("--tasks", default=None, help="Comma-separated task names, as lm-eval takes them: --tasks ptb,lambada.")
 @model_options
@@ -32,12 +33,14 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     from gpt2eval.pipeline.evaluate import output_path
     from gpt2eval.pipeline.execute import execute
     from gpt2eval.pipeline.plan import job, plan_jobs
+    from gpt2eval.pipeline.presets import per_task
     from gpt2eval.registry import unique_task_names
 
     names = unique_task_names(task_list(task_names, tasks))
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     paths = [output_path(output, model_cfg.model, name, len(names)) for name in names]
-    jobs = [job(name, window_cfg, data_cfg, path, log_samples=log_samples) for name, path in zip(names, paths)]
+    jobs = [job(name, window_cfg, data_cfgs[name], path, log_samples=log_samples) for name, path in zip(names, paths)]
     plan = plan_jobs(jobs, model_cfg, build(RunConfig, opts), force=force)
     execute(plan, quiet=quiet)
     if len(names) > 1 and plan.dist.is_main:
@@ -63,41 +66,41 @@ def first_difference(original: str, roundtrip: str, width: int = 24) -> str:
             f"    original:  {window(original)}\n    roundtrip: {window(roundtrip)}")
 
 
-@click.command(name="detok-check")
+@click.command(name="detok-check", cls=TaskCommand, task_options="data")
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files [default: the hub].")
-@click.option("--split", default=None, help="CBT: valid | test.")
 @click.option("--detokenizer", type=click.Choice(["default", "megatron"]), default="default", show_default=True,
               help="megatron: Megatron-LM's (not invertible), checked against gpt2eval's own tokenize.")
 @click.option("--show", type=int, default=3, show_default=True, help="Lines that fail to round-trip to print.")
-def detok_check(task_names, data_dir, split, detokenizer, show):
+def detok_check(task_names, data_dir, detokenizer, show, **opts):
     """Round-trip rate of each task's detokenizer on its whole original data.
 
     A line round-trips when tokenize(detokenize(line)) == line. Megatron-LM's
     detokenizers have no inverse: their rate is measured with gpt2eval's tokenize of the
     corpus and shows how much text they change that gpt2eval's would not.
     """
-    import importlib
     from types import SimpleNamespace
 
     from gpt2eval.detokenizers import round_trip_failures
     from gpt2eval.errors import UsageError
-    from gpt2eval.registry import get_task_class
+    from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.registry import get_task_class, unique_task_names
 
-    for name in task_names:
-        task = get_task_class(name)(DataConfig(data_dir=data_dir, split=split))
+    names = unique_task_names(task_names)
+    data_cfgs = per_task(names, DataConfig(data_dir=data_dir, options=given_task_options(opts)))
+    for name in names:
+        task = get_task_class(name)(data_cfgs[name])
         if not task.detokenizer:
             click.echo(f"{name}: no detokenizer (the text is scored as it is)")
             continue
-        module = importlib.import_module(f"gpt2eval.detokenizers.{task.detokenizer}")
-        what = task.detokenizer
+        module, what = task.detokenizer, task.detokenizer_name
         if detokenizer == "megatron":
             if not task.megatron:
                 raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {name}: use default")
             from gpt2eval.detokenizers.megatron import DETOKENIZERS
 
             module = SimpleNamespace(detokenize=DETOKENIZERS[task.megatron], tokenize=module.tokenize)
-            what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer} tokenize)"
+            what = f"megatron.{task.megatron} (not invertible; through gpt2eval's {task.detokenizer_name} tokenize)"
         lines = task.detokenizer_lines()
         bad = round_trip_failures(module, lines)
         ok = len(lines) - len(bad)
@@ -116,7 +119,7 @@ def list_tasks():
     for name in task_names():
         cls = get_task_class(name)
         paper = paper_value(name, "gpt2-large", cls.metric)
-        denominator = f"{cls.denominator:,} {cls.unit}s" if cls.denominator else f"per {cls.unit}"
+        denominator = f"{cls.denominator:,} {cls.counts}s" if cls.denominator else f"per {cls.counts}"
         rows.append((name, cls.metric, denominator, cls.document_name, "-" if paper is None else f"{paper:g}", cls.description))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:

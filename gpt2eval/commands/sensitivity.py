@@ -6,9 +6,10 @@ import click
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.errors import UsageError
 from gpt2eval.commands.options import build, data_options, model_options, run_options, window_options
+from gpt2eval.commands.task_options import TaskCommand
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @click.option("--task", "task_name", required=True, help="One task, e.g. lambada or wikitext2.")
 @model_options
 @window_options
@@ -23,8 +24,8 @@ def sensitivity(task_name, strides, paper_model, output, force, quiet, **opts):
     """What each protocol choice the paper leaves open is worth, for one task.
 
     From the --preset's reading (default paper), each choice the task reads (stride,
-    EOS prefix, LAMBADA format, stop-word filter and list, detokenizer, word count,
-    joins) is set to each other value in turn, the model loaded once. Writes one result
+    EOS prefix, detokenizer, and each option the task declares, as LAMBADA's format) is
+    set to each other value in turn, the model loaded once. Writes one result
     per variant (left out of tables), <task>-sensitivity.json/.md (choice, value, metric,
     difference from the base run and from the paper) and <task>-tornado.png. Everything
     is checked before the model loads, as for `run` (model config, window, data, folder);

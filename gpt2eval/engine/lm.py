@@ -242,15 +242,15 @@ class LM:
         ]
 
     def _prefixes(self, idx: list[int], contexts: Sequence[Sequence[int]]):
-        """(indices, PrefixCache) per batch of ``batch_size`` contexts, longest first; the
-        PrefixCache is None when the model's cache cannot be shared."""
+        """(indices, SharedPrefix) per batch of ``batch_size`` contexts, longest first; the
+        SharedPrefix is None when the model's KV cache cannot be shared."""
         idx = sorted(idx, key=lambda i: -len(contexts[i]))
         bs = self.scorer.batch_size
-        from gpt2eval.engine.prefix import PrefixCache
+        from gpt2eval.engine.prefix import SharedPrefix
 
         for lo in range(0, len(idx), bs):
             batch = idx[lo : lo + bs]
-            prefix = PrefixCache(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
+            prefix = SharedPrefix(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
             yield batch, prefix if prefix.supported else None
             self._prefix_tokens += prefix.forward_tokens
 

@@ -83,11 +83,11 @@ def _silent(*args, **kwargs) -> None:
 
 def open_store(plan: Plan):
     """The work-unit store, on rank 0, opened before the model loads (None: --no-resume)."""
-    from gpt2eval.engine.store import FILENAME, Cache
+    from gpt2eval.engine.store import FILENAME, WorkUnitStore
 
     if not plan.run_cfg.resume or not plan.dist.is_main:
         return None
-    return Cache(plan.store_dir / FILENAME)
+    return WorkUnitStore(plan.store_dir / FILENAME)
 
 
 def make_runner(plan: Plan, loaded, store, quiet: bool):
@@ -106,7 +106,7 @@ def record_run(result: dict, run_cfg, runner, label: str) -> None:
     stats = runner.report(label)
     result["config"]["run"] = asdict(run_cfg)
     result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
-                     "cache": str(runner.cache.path) if runner.cache else None}
+                     "cache": str(runner.store.path) if runner.store else None}
 
 
 def write_result(j: Job, result: dict, plan: Plan) -> None:
