@@ -6,7 +6,7 @@
 Part 1, side by side in one process: the same task and documents scored with and without
 ``save_tokens`` (the rows kept during evaluate, then written as Parquet with their spans
 in the original text), the runs alternating so that machine load hits both alike; the
-median of ``--repeats`` is reported. No work-unit cache, so both compute everything.
+median of ``--repeats`` is reported. No work-unit store, so both compute everything.
 Without ``--model`` the model is a random GPT-2 of GPT-2 small's size (12 layers, 768
 wide, 1,024 positions: the same work per token as ``gpt2``, the smallest of the paper's
 models, so the worst ratio among them).

@@ -83,6 +83,6 @@ class DataConfig:
 class RunConfig:
     """How a run is carried out: never what it computes (a cached unit is bit-identical)."""
 
-    cache: bool = True  # keep finished work units, so a killed run resumes where it stopped
-    cache_dir: Optional[str] = None  # None: beside the output
-    unit_tokens: int = 8192  # input tokens per work unit: at most this much work is lost to a kill
+    resume: bool = True  # keep finished work units in the work-unit store, so a killed run resumes
+    store_dir: Optional[str] = None  # the work-unit store's folder; None: beside the output
+    work_unit_tokens: int = 8192  # input tokens per work unit: at most this much work is lost to a kill

@@ -25,12 +25,12 @@ def make_runs(root: Path, model: Path, data_dir: Path) -> dict[str, Path]:
     ``none`` (PTB undetokenized), ``bytelevel`` (PTB by a model with another tokenizer),
     ``bare`` (PTB without a tokens file); ``paper`` also holds a sensitivity run and an
     overlap result."""
-    common = ["--model", model, "--data-dir", data_dir, "--save-tokens", "--quiet", "--no-cache"]
+    common = ["--model", model, "--data-dir", data_dir, "--save-tokens", "--quiet", "--no-resume"]
     out = {name: root / name for name in ("paper", "lm-eval", "none", "bytelevel", "bare")}
     for preset in ("paper", "lm-eval"):
         gpt2eval("run", "--tasks", "ptb,lambada", "--limit", 8, "--preset", preset, "--output", out[preset], *common)
         gpt2eval("run", "--task", "cbt-cn", "--model", model, "--data-dir", FIXTURES / "cbt", "--limit", 3, "--preset", preset,
-                 "--output", out[preset], "--save-tokens", "--quiet", "--no-cache")
+                 "--output", out[preset], "--save-tokens", "--quiet", "--no-resume")
     gpt2eval("run", "--task", "ptb", "--limit", 8, "--detokenizer", "none", "--output", out["none"], *common)
     lines = (data_dir / "ptb" / "ptb.test.txt").read_text().split("\n")
     other = save_tiny_bytelevel_gpt2(root / "tiny-bytelevel", lines, vocab_size=600)

@@ -51,7 +51,7 @@ def test_ptb_rows_tile_the_original_and_sum_to_the_result(tiny_model_dir, data_d
 
 def test_cached_rerun_writes_the_same_bytes(tiny_model_dir, data_dir, tmp_path):
     args = ["run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 30, "--output",
-            tmp_path / "ptb.json", "--save-tokens", "--quiet", "--unit-tokens", 64]
+            tmp_path / "ptb.json", "--save-tokens", "--quiet", "--work-unit-tokens", 64]
     run(*args)
     first = (tmp_path / "ptb.tokens.parquet").read_bytes()
     again = run(*args)
@@ -63,7 +63,7 @@ def test_cached_rerun_writes_the_same_bytes(tiny_model_dir, data_dir, tmp_path):
 
 def test_stride_sets_the_context_and_no_prefix_drops_the_first_token(tiny_model_dir, data_dir, tmp_path):
     run("run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 4, "--output",
-        tmp_path / "ptb.json", "--stride", 1, "--max-length", 16, "--no-eos-prefix", "--save-tokens", "--quiet", "--no-cache")
+        tmp_path / "ptb.json", "--stride", 1, "--max-length", 16, "--no-eos-prefix", "--save-tokens", "--quiet", "--no-resume")
     rows, _, result = load(tmp_path / "ptb.tokens.parquet")
     assert len(rows) == result["totals"]["n_tokens"]
     # Stride 1 without the prefix: target i (from 1) sees exactly min(i, L) tokens.
@@ -75,7 +75,7 @@ def test_stride_sets_the_context_and_no_prefix_drops_the_first_token(tiny_model_
 def test_lambada_rows_are_the_target_tokens(tiny_model_dir, data_dir, tmp_path):
     for preset in ("paper", "lm-eval"):
         run("run", "--task", "lambada", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 12, "--preset", preset,
-            "--output", tmp_path / preset, "--save-tokens", "--quiet", "--no-cache")
+            "--output", tmp_path / preset, "--save-tokens", "--quiet", "--no-resume")
         rows, meta, result = load(tmp_path / preset / "lambada.tokens.parquet")
         assert meta["kind"] == "lambada" and len(rows) == result["totals"]["n_tokens"]
         np.testing.assert_allclose(rows.groupby("doc")["nll"].sum(), result["per_document"]["nll_nats"], rtol=1e-12)
@@ -90,7 +90,7 @@ def test_lambada_rows_are_the_target_tokens(tiny_model_dir, data_dir, tmp_path):
 
 def test_cbt_rows_are_the_candidates(tiny_model_dir, tmp_path):
     run("run", "--task", "cbt-cn", "--model", tiny_model_dir, "--data-dir", FIXTURES / "cbt", "--limit", 3,
-        "--output", tmp_path, "--save-tokens", "--quiet", "--no-cache")
+        "--output", tmp_path, "--save-tokens", "--quiet", "--no-resume")
     rows, meta, result = load(tmp_path / "cbt-cn.tokens.parquet")
     assert meta["kind"] == "cbt" and len(rows) == 30
     assert (rows.groupby("doc")["answer"].sum() == 1).all() and (rows.groupby("doc")["chosen"].sum() == 1).all()
@@ -102,7 +102,7 @@ def test_cbt_rows_are_the_candidates(tiny_model_dir, tmp_path):
 
 def test_lmeval_pages_and_characters(tiny_model_dir, data_dir, tmp_path):
     run("run", "--task", "wikitext2-lmeval", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 1,
-        "--output", tmp_path, "--save-tokens", "--quiet", "--no-cache")
+        "--output", tmp_path, "--save-tokens", "--quiet", "--no-resume")
     rows, _, result = load(tmp_path / "wikitext2-lmeval.tokens.parquet")
     assert len(rows) == result["totals"]["n_tokens"] and (rows["doc"] == 0).all()
     from gpt2eval.tasks.wikitext_lmeval import lm_eval_pages
@@ -120,10 +120,10 @@ def test_char_starts_count_characters_not_bytes():
 
 def test_a_stale_tokens_file_is_told_apart(tiny_model_dir, data_dir, tmp_path):
     run("run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 10, "--output", tmp_path,
-        "--save-tokens", "--quiet", "--no-cache")
+        "--save-tokens", "--quiet", "--no-resume")
     table, meta = read_tokens(tmp_path / "ptb.tokens.parquet")
     run("run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 10, "--output", tmp_path,
-        "--stride", 64, "--force", "--quiet", "--no-cache")
+        "--stride", 64, "--force", "--quiet", "--no-resume")
     newer = json.loads((tmp_path / "ptb.json").read_text())
     assert "NLL" in mismatch(table, meta, newer)
 
@@ -145,7 +145,7 @@ def test_unreadable_tokens_file_is_one_line(tmp_path, bad):
 
 def test_reproduce_reruns_a_task_for_its_missing_tokens_file(tiny_model_dir, data_dir, tmp_path):
     args = ["reproduce", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 6, "--output", tmp_path,
-            "--no-report", "--quiet", "--unit-tokens", 64]
+            "--no-report", "--quiet", "--work-unit-tokens", 64]
     run(*args)
     assert not (tmp_path / "ptb.tokens.parquet").exists()
     again = run(*args, "--save-tokens")

@@ -6,9 +6,11 @@ per declared option of the registered tasks (``task_option_params``).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 
 import click
+from click.core import ParameterSource
 
 from gpt2eval.commands.task_options import given_task_options
 from gpt2eval.config import PRESETS, DataConfig, ModelConfig
@@ -108,16 +110,61 @@ def data_options(f):
     return f
 
 
+# Run options renamed so that "unit" is only the metric's denominator (--unit) and "cache"
+# never reads as the hub's download cache: (new flag, old flag, dataclass field).
+RENAMED = (
+    ("--resume", "--cache", "resume"),
+    ("--no-resume", "--no-cache", "resume"),
+    ("--store-dir", "--cache-dir", "store_dir"),
+    ("--work-unit-tokens", "--unit-tokens", "work_unit_tokens"),
+)
+
+
 def run_options(f):
+    """How the work is carried out (``RunConfig``), plus the old spellings as hidden aliases."""
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        for field in {field for _, _, field in RENAMED}:
+            old = kwargs.pop(f"deprecated_{field}")
+            if old is None:
+                continue
+            new = next(n for n, o, fld in RENAMED if fld == field and o == old[0])
+            if click.get_current_context().get_parameter_source(field) is not ParameterSource.DEFAULT:
+                raise UsageError(f"{old[0]} is the old name of {new}: pass only {new}")
+            kwargs[field] = old[1]
+        return f(*args, **kwargs)
+
     for option in reversed(
         [
-            click.option("--cache/--no-cache", default=True, show_default=True, help="Keep finished work units: a killed run resumes where it stopped."),
-            click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Where the work-unit cache lives [default: beside the output]."),
-            click.option("--unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True, help="Input tokens per work unit (what a kill can lose)."),
+            click.option("--resume/--no-resume", default=True, show_default=True,
+                         help="Keep each finished work unit in the work-unit store (gpt2eval-cache.sqlite), so that a "
+                              "killed run, rerun the same way, resumes where it stopped; --no-resume keeps nothing."),
+            click.option("--store-dir", type=click.Path(file_okay=False), default=None,
+                         help="Folder of the work-unit store [default: beside the output]."),
+            click.option("--work-unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+                         help="Input tokens per work unit: the most a kill can lose."),
+            _deprecated("--cache/--no-cache", "resume", lambda v: "--resume" if v else "--no-resume"),
+            _deprecated("--cache-dir", "store_dir", "--store-dir", type=click.Path(file_okay=False)),
+            _deprecated("--unit-tokens", "work_unit_tokens", "--work-unit-tokens", type=click.IntRange(min=1)),
         ]
     ):
-        f = option(f)
-    return f
+        command = option(command)
+    return command
+
+
+def _deprecated(flags: str, field: str, new, **kwargs):
+    """A hidden old spelling: still works, with one line on stderr naming the new one.
+
+    Its value reaches the command as ``deprecated_<field>``: ``(old flag as given, value)``.
+    """
+    def warn(ctx, param, value):
+        if value is None:
+            return None
+        old = flags.split("/")[0] if value is not False else flags.split("/")[1]
+        click.echo(f"warning: {old} is deprecated: use {new(value) if callable(new) else new}", err=True)
+        return (old, value)
+
+    return click.option(flags, f"deprecated_{field}", default=None, hidden=True, callback=warn, **kwargs)
 
 
 def build(cls, opts: dict):

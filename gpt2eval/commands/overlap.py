@@ -33,14 +33,20 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
     """
     from gpt2eval.analysis.corpus import resolve
-    from gpt2eval.analysis.ngrams import NgramFilter
+    from gpt2eval.analysis.ngrams import NgramFilter, sidecar
     from gpt2eval.analysis.overlap import analyse, build_filter, report
     from gpt2eval.pipeline.presets import per_task
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
+    from gpt2eval.results.paths import check_output_file
 
     sources = resolve(corpus, corpus_hub, text_field)
     _check_filter(filter_path, bool(sources))
+    # Every file written is checked before the corpus pass, which takes hours on a real corpus.
+    path = check_output_file(Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json")
+    if sources and filter_path:
+        check_output_file(filter_path, "--filter")
+        check_output_file(sidecar(Path(filter_path)), "--filter")
     data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, limit=limit, options=given_task_options(opts))
     data_cfgs = per_task(list(task_names), data_cfg)
     prepared = []
@@ -55,7 +61,6 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
         filt = NgramFilter.load(Path(filter_path), n)
     tasks = {task.name: analyse(task, docs, filt, threshold) for task, docs in prepared}
     result = report(tasks, filt, filter_path)
-    path = Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json"
     write_json(result, path)
     click.echo(render(result))
     click.echo(f"-> {path}")

@@ -1,10 +1,6 @@
 """`gpt2eval run`, `detok-check` and `tasks`: scoring a model, checking detokenizers, listing tasks."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, replace
-from pathlib import Path
-
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
@@ -31,83 +27,27 @@ def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opt
     Data, options and output paths are checked for every task before the model loads, and
     each result is written as soon as its task finishes. An existing result of another
     config is kept (the run stops before any work) unless --force. Finished work units are
-    cached beside the output, so a killed run, rerun the same way, resumes where it
-    stopped. Under torchrun every process takes its share of the work units (see README,
+    kept in the work-unit store beside the output (or in --store-dir), so a killed run,
+    rerun the same way, resumes where it stopped. Under torchrun every process takes its share of the work units (see README,
     Running on many GPUs). With several tasks, the table against the paper's numbers is
     printed at the end.
     """
-    from gpt2eval.results.atomic import OutputLock
-    from gpt2eval.engine.distributed import from_env
-    from gpt2eval.pipeline.evaluate import evaluate_task, limit_note, output_path, prepare, summary
-    from gpt2eval.models.fingerprint import check_revision
-    from gpt2eval.engine.lm import LM
-    from gpt2eval.pipeline.plan import preflight
-    from gpt2eval.models.loading import load_model
-    from gpt2eval.pipeline.presets import per_task, resolve
-    from gpt2eval.registry import get_task_class, unique_task_names
-    from gpt2eval.results.files import write_json
+    from gpt2eval.pipeline.evaluate import output_path
+    from gpt2eval.pipeline.execute import execute
+    from gpt2eval.pipeline.plan import job, plan_jobs
+    from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.registry import unique_task_names
 
-    names = task_list(task_names, tasks)
+    names = unique_task_names(task_list(task_names, tasks))
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
-    names = unique_task_names(names)
     data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
-    run_cfg = build(RunConfig, opts)
-    dist = from_env()
-    check_revision(model_cfg.model, model_cfg.revision)
-    paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
-    # The preset fills each task's options: compare and check what will actually run.
-    resolved = {name: resolve(get_task_class(name), window_cfg, data_cfgs[name]) for name in names}
-    check_outputs(paths, resolved, log_samples, force, model_cfg, save_tokens)
-    prepared = [prepare(name, data_cfgs[name], window_cfg) for name in names]
-    for window, _ in resolved.values():
-        preflight(model_cfg, window)
-    lock = OutputLock()
-    for path in paths.values() if dist.is_main else ():
-        lock.acquire(path)  # a second process on the same --output stops here, before the model loads
-    device = dist.device(model_cfg.device)
-    dist.init(device)
-    try:
-        loaded = load_model(replace(model_cfg, device=device))
-        runner = make_runner(run_cfg, model_cfg, loaded, dist, next(iter(paths.values())).parent, quiet)
-        for task, docs in prepared:
-            lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
-            if lm.progress is not None:
-                lm.progress.label = task.name
-            task.save_tokens = save_tokens
-            result = evaluate_task(task, docs, lm, model_cfg)
-            record_run(result, run_cfg, runner)
-            if not dist.is_main:
-                continue
-            write_json(result, paths[task.name])
-            click.echo(f"{task.name}: {summary(result)} -> {paths[task.name]}")
-            if note := limit_note(task, result):
-                click.echo(note)
-            if log_samples:
-                write_samples(task, paths[task.name], result)
-            if save_tokens:
-                write_token_file(task, docs, paths[task.name], result)
-        if len(names) > 1 and dist.is_main:
-            echo_table([str(p) for p in paths.values()])
-    finally:
-        dist.close()
-        lock.release()
-
-
-def check_outputs(paths: dict, resolved: dict, log_samples, force, model_cfg, save_tokens=False) -> None:
-    """Every file this run will write can be written, and replaces no result of another config."""
-    from gpt2eval.pipeline.overwrite import check_replace
-    from gpt2eval.results.paths import check_output_file
-    from gpt2eval.results.tokens import tokens_path
-
-    if save_tokens:
-        check_pyarrow()
-    for name, path in paths.items():
-        check_output_file(path)
-        if log_samples:
-            check_output_file(path.with_suffix(".samples.jsonl"), "--log-samples")
-        if save_tokens:
-            check_output_file(tokens_path(path), "--save-tokens")
-        check_replace(path, model_cfg, *resolved[name], force)
+    paths = [output_path(output, model_cfg.model, name, len(names)) for name in names]
+    jobs = [job(name, window_cfg, data_cfgs[name], path, log_samples=log_samples, save_tokens=save_tokens)
+            for name, path in zip(names, paths)]
+    plan = plan_jobs(jobs, model_cfg, build(RunConfig, opts), force=force)
+    execute(plan, quiet=quiet)
+    if len(names) > 1 and plan.dist.is_main:
+        echo_table([str(p) for p in paths])
 
 
 def echo_table(paths: list[str]) -> None:
@@ -115,66 +55,6 @@ def echo_table(paths: list[str]) -> None:
     from gpt2eval.report.table import build_table
 
     click.echo("\n" + build_table(paths, "markdown"), nl=False)
-
-
-def record_run(result: dict, run_cfg, runner) -> None:
-    """The run options, and how the work was done: world size, units, units from the cache."""
-    stats = runner.report(result["task"])
-    result["config"]["run"] = asdict(run_cfg)
-    result["run"] = {"world_size": runner.dist.world_size, "units": stats["units"], "units_from_cache": stats["cached"],
-                     "cache": str(runner.store.path) if runner.store else None}
-
-
-def make_runner(run_cfg, model_cfg, loaded, dist, output_dir: Path, quiet: bool):
-    """The work-unit runner: the work-unit store on rank 0 (``--cache-dir`` or beside the output)."""
-    from gpt2eval.engine.store import FILENAME, WorkUnitStore
-    from gpt2eval.models.fingerprint import model_fingerprint
-    from gpt2eval.engine.progress import Progress
-    from gpt2eval.engine.units import Runner
-
-    store = None
-    if run_cfg.cache and dist.is_main:
-        store = WorkUnitStore(Path(run_cfg.cache_dir or output_dir) / FILENAME)
-    fingerprint = model_fingerprint(model_cfg, loaded) if store else None
-    progress = Progress(enabled=not quiet and dist.is_main)
-    return Runner(fingerprint, store, dist, progress, run_cfg.unit_tokens, label=model_cfg.model)
-
-
-def write_samples(task, result_path: Path, result: dict) -> None:
-    """``<result>.samples.jsonl``: the task's own records (LAMBADA passages, CBT questions),
-    else one record per document from the result's sums (stream tasks: NLL and tokens)."""
-    from gpt2eval.results.atomic import write_text
-
-    samples = task.samples() if hasattr(task, "samples") else None
-    if samples is None:
-        columns = result["per_document"]
-        samples = [dict(zip(columns, row)) for row in zip(*columns.values())]
-    path = result_path.with_suffix(".samples.jsonl")
-    write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
-    click.echo(f"{task.name}: {len(samples):,} samples -> {path}")
-
-
-def check_pyarrow() -> None:
-    """--save-tokens writes Parquet through pyarrow (``datasets`` brings it): say so before any work."""
-    import importlib.util
-
-    from gpt2eval.errors import UsageError
-
-    if importlib.util.find_spec("pyarrow") is None:
-        raise UsageError("--save-tokens writes Parquet and needs pyarrow: pip install pyarrow")
-
-
-def write_token_file(task, docs, result_path: Path, result: dict) -> None:
-    """``<result>.tokens.parquet`` from the rows the task kept while scoring (no second pass)."""
-    from gpt2eval.results.tokens import tokens_path, write_tokens
-
-    if task.token_rows is None:
-        click.echo(f"{task.name}: this task keeps no per-token rows: no tokens file written", err=True)
-        return
-    path = tokens_path(result_path)
-    n = write_tokens(path, task, docs, result)
-    task.token_rows = None  # the rows can be large (enwik8: millions); they are on disk now
-    click.echo(f"{task.name}: {n:,} token rows -> {path}")
 
 
 def first_difference(original: str, roundtrip: str, width: int = 24) -> str:

@@ -4,7 +4,7 @@ A task asked to (``task.save_tokens = True``) keeps, beside its per-document sum
 per scored token: its document, its token id, where it lies in the document's scored
 text (``Document.text``), its NLL, whether it was the argmax and how many tokens it was
 conditioned on. Those are the arrays the LM returned (from the work units, computed or
-from the cache) and the window geometry that fed them, so a cached rerun keeps the same
+from the work-unit store) and the window geometry that fed them, so a rerun keeps the same
 rows and no model call is made for them. The text work (token strings, spans in the
 ORIGINAL document) is done when the file is written (``gpt2eval.results.tokens``)::
 

@@ -21,7 +21,7 @@ Columns (README, "Where do the bits go?"):
 The file's metadata ``gpt2eval`` (JSON) names the format, kind, task, model and result.
 The sums of ``nll`` per document are the result's ``per_document.nll_nats``
 (``mismatch`` checks it), so a file left beside a newer result is never read as its own.
-Nothing in the file depends on the time or on the cache: a rerun from cached work units
+Nothing in the file depends on the time or on the store: a rerun from stored work units
 writes the same bytes.
 """
 from __future__ import annotations
