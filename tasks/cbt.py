@@ -208,12 +208,39 @@ class CBTCN(Task):
             for j, score in zip(js, item_scores):
                 scores[j] = score
         self._scored = (docs, scores)  # for samples()
+        if self.save_tokens:
+            self.token_rows = self.candidate_rows(docs, scores, pairs, lm)
         sums, at = [], 0
         for d in docs:
             k = len(d.extra["pairs"])
             sums.append(self.question_sums(d, scores[at : at + k], pairs[at : at + k], lm.max_length))
             at += k
         return sums
+
+    @staticmethod
+    def candidate_rows(docs, scores, pairs, lm):
+        """Rows for ``--save-tokens``: one per candidate, its summed NLL over the continuation."""
+        import numpy as np
+
+        from gpt2eval.engine.tokens import TokenRows
+
+        cols: dict[str, list] = {k: [] for k in ("doc", "candidate_index", "candidate", "answer", "chosen", "nll", "n_tokens",
+                                                 "context", "continuation", "orig_start", "orig_end")}
+        at = 0
+        for i, d in enumerate(docs):
+            k = len(d.extra["pairs"])
+            total = [float(s.nll.sum()) for s in scores[at : at + k]]
+            chosen = int(np.argmin(total))
+            blank = d.original.rfind(BLANK)  # in the query line, the file's last line
+            for c, (score, (ctx, cont), (_, text)) in enumerate(zip(scores[at : at + k], pairs[at : at + k], d.extra["pairs"])):
+                for name, value in (("doc", i), ("candidate_index", c), ("candidate", d.extra["candidates"][c]),
+                                    ("answer", c == d.extra["answer_index"]), ("chosen", c == chosen),
+                                    ("nll", total[c]), ("n_tokens", len(score.nll)),
+                                    ("context", int(lm.continuation_contexts(len(ctx), len(cont))[0])), ("continuation", text),
+                                    ("orig_start", blank), ("orig_end", blank + len(BLANK))):
+                    cols[name].append(value)
+            at += k
+        return TokenRows("cbt", cols)
 
     @staticmethod
     def question_sums(doc: Document, scores, pairs, max_length: int) -> dict:

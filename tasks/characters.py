@@ -198,6 +198,11 @@ class Enwik8(CharacterTask):
         nll = np.bincount(owner, weights=scores.nll, minlength=n)
         n_tokens = np.bincount(owner, minlength=n)
         n_greedy = np.bincount(owner, weights=scores.greedy.astype(np.float64), minlength=n)
+        if self.save_tokens:  # the rows' spans count characters of the chunks' text, as everywhere
+            from gpt2eval.engine.tokens import stream_rows
+
+            self.token_rows = stream_rows([len(d.text) for d in docs], char_starts("".join(d.text for d in docs), starts), ids,
+                                          lm.first_scored, owner, scores.nll, scores.greedy, lm.stream_contexts(len(ids)))
         return [
             {
                 "nll_nats": float(nll[i]),
@@ -267,6 +272,18 @@ def encode_bytes(lm: LM, data: bytes) -> tuple[list[int], np.ndarray]:
         raise UsageError(f"the tokens do not give back the exact bytes: {NEEDS_BYTE_BPE}")
     lengths = np.fromiter((len(token_bytes[t]) for t in ids), dtype=np.int64, count=len(ids))
     return ids, np.cumsum(lengths) - lengths
+
+
+def char_starts(text: str, byte_starts: np.ndarray) -> np.ndarray:
+    """Byte offsets into ``text.encode("utf-8", "surrogateescape")`` as character offsets
+    into ``text`` (a token that starts inside a character: that character)."""
+    import numpy as np
+
+    if text.isascii():
+        return np.asarray(byte_starts, dtype=np.int64)
+    widths = np.fromiter((len(c.encode("utf-8", "surrogateescape")) for c in text), dtype=np.int64, count=len(text))
+    char_at = np.concatenate([[0], np.cumsum(widths)])  # (len(text) + 1,) byte offset of each character
+    return np.searchsorted(char_at, np.asarray(byte_starts, dtype=np.int64), side="right") - 1
 
 
 def _byte_token(vocab: dict, byte: int) -> int:

@@ -274,6 +274,8 @@ class Lambada(Task):
         else:
             scores = lm.score_continuations(pairs)
             greedy, filtered, ranks = self.predictions(lm, contexts)
+        if self.save_tokens:
+            self.token_rows = self.target_rows(docs, pairs, contexts, scores, greedy, filtered, lm)
         sums, self._samples = [], []
         for d, (ctx, _), score, g, f, rank in zip(docs, pairs, scores, greedy, filtered, ranks):
             gold = bare(d.extra["target"])
@@ -307,6 +309,41 @@ class Lambada(Task):
                 }
             )
         return sums
+
+    def target_rows(self, docs, pairs, contexts, scores, greedy, filtered, lm):
+        """Token rows (``--save-tokens``): each target token, with its passage's predictions."""
+        import numpy as np
+
+        from gpt2eval.engine.tokens import TokenRows
+
+        cols: dict[str, list] = {k: [] for k in ("doc", "token_id", "start", "end", "nll", "greedy", "context", "target",
+                                                 "predicted", "greedy_word", "correct", "correct_stopword")}
+        for i, (d, (_, cont), ctx, score, g, f) in enumerate(zip(docs, pairs, contexts, scores, greedy, filtered)):
+            starts = self.continuation_starts(d, cont, lm)
+            k = len(cont)
+            cols["doc"] += [i] * k
+            cols["token_id"] += list(cont)
+            cols["start"] += starts
+            cols["end"] += starts[1:] + [len(d.text)]
+            cols["nll"].append(score.nll)
+            cols["greedy"].append(score.greedy)
+            cols["context"].append(lm.continuation_contexts(len(ctx), k))
+            for name, value in (("target", d.extra["target"]), ("predicted", f), ("greedy_word", g),
+                                ("correct", bool(score.greedy.all())), ("correct_stopword", bare(f) == bare(d.extra["target"]))):
+                cols[name] += [value] * k
+        for name in ("nll", "greedy", "context"):
+            cols[name] = np.concatenate(cols[name]) if cols[name] else np.zeros(0)
+        return TokenRows("lambada", cols)
+
+    def continuation_starts(self, d: Document, cont: list[int], lm: LM) -> list[int]:
+        """Where each continuation token starts in the passage's scored text ``d.text``."""
+        if self.format == "lm-eval":  # the continuation's ids are the tail of the whole text's
+            ids, starts = lm.encode_with_offsets(d.text)
+        else:  # encoded alone, after the context
+            ids, starts = lm.encode_with_offsets(d.extra["continuation"])
+            starts = [s + len(d.extra["context"]) for s in starts]
+        assert list(ids[len(ids) - len(cont):]) == list(cont), f"{d.id}: continuation tokens not found in its text"
+        return list(starts[len(starts) - len(cont):])
 
     def samples(self) -> list[dict] | None:
         """Per-passage records of the last ``evaluate`` call (for ``--log-samples``)."""

@@ -67,3 +67,11 @@ def bert_dir(tmp_path_factory):
     BertForMaskedLM(config).save_pretrained(path)
     gpt2_tokenizer().save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+    from report_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)

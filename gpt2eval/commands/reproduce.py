@@ -76,10 +76,12 @@ def download(ctx, task_names, models, revision, data_dir):
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
+@click.option("--save-tokens", is_flag=True, help="Also write <task>.tokens.parquet, one row per scored token; a task whose "
+              "result exists without one is rerun (from the work-unit store).")
 @run_options
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @click.pass_context
-def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
+def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, save_tokens, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
@@ -101,7 +103,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
     data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
-    jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json") for name in names]
+    jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json", save_tokens=save_tokens) for name in names]
     plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, existing="skip", missing_data="skip")
     if plan.dist.is_main:
         click.echo(f"results folder: {out}")

@@ -17,9 +17,11 @@ from gpt2eval.commands.task_options import TaskCommand, given_task_options
 @run_options
 @click.option("--output", type=click.Path(), default=None, help="Result file (one task) or folder [default: results/<model>/].")
 @click.option("--log-samples", is_flag=True, help="Also write per-example records as <result>.samples.jsonl.")
+@click.option("--save-tokens", is_flag=True, help="Also write one row per scored token (NLL, context, span in the "
+              "original text) as <result>.tokens.parquet, from the same pass; `gpt2eval report` shows them.")
 @click.option("--force", is_flag=True, help="Replace an existing result of another config (kept otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
-def run(task_names, tasks, output, log_samples, force, quiet, **opts):
+def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opts):
     """Score a model on tasks; write one result JSON per task.
 
     Data, options and output paths are checked for every task before the model loads, and
@@ -40,7 +42,8 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     paths = [output_path(output, model_cfg.model, name, len(names)) for name in names]
-    jobs = [job(name, window_cfg, data_cfgs[name], path, log_samples=log_samples) for name, path in zip(names, paths)]
+    jobs = [job(name, window_cfg, data_cfgs[name], path, log_samples=log_samples, save_tokens=save_tokens)
+            for name, path in zip(names, paths)]
     plan = plan_jobs(jobs, model_cfg, build(RunConfig, opts), force=force)
     execute(plan, quiet=quiet)
     if len(names) > 1 and plan.dist.is_main:

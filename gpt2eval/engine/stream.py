@@ -63,6 +63,11 @@ class StreamTask(Task):
         nll = np.bincount(owner, weights=scores.nll, minlength=len(docs))
         n_tokens = np.bincount(owner, minlength=len(docs))
         n_greedy = np.bincount(owner, weights=scores.greedy.astype(np.float64), minlength=len(docs))
+        if self.save_tokens:
+            from gpt2eval.engine.tokens import stream_rows
+
+            self.token_rows = stream_rows([len(d.text) for d in docs], starts, ids, lm.first_scored, owner,
+                                          scores.nll, scores.greedy, lm.stream_contexts(len(ids)))
         return [
             {
                 "nll_nats": float(nll[i]),

@@ -45,6 +45,8 @@ class Task:
     megatron: ClassVar[str | None] = None  # Megatron-LM's peer (gpt2eval.detokenizers.megatron), or None
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
+    save_tokens: bool = False  # set by `run --save-tokens`: evaluate keeps ``token_rows``
+    token_rows = None  # a gpt2eval.engine.tokens.TokenRows after evaluate, when asked
 
     def __init__(self, data: DataConfig):
         self.data = data

@@ -33,7 +33,7 @@ def execute(plan: Plan, *, quiet: bool = False, keep_going: bool = False) -> dic
     dist, todo = plan.dist, plan.todo
     say = click.echo if dist.is_main else _silent
     for j in plan.jobs:
-        if j.action in ("skip", "keep"):
+        if j.action in ("skip", "keep") or (j.action == "run" and j.why):
             say(j.why, err=j.action == "keep")
     missing = [j for j in plan.jobs if j.action == "missing"]
     if not todo and not missing:
@@ -122,6 +122,8 @@ def write_result(j: Job, result: dict, plan: Plan) -> None:
             click.echo(note)
         if j.log_samples:
             write_samples(j.instance, j.samples_path, result)
+        if j.save_tokens:
+            write_token_file(j, result)
 
 
 @contextmanager
@@ -136,6 +138,19 @@ def unwritable_hint(path: Path, plan: Plan):
                 "writable and rerun the same command to finish from them"
                 if plan.run_cfg.resume else "make the folder writable and rerun the same command")
         raise UsageError(f"cannot write {e.filename or path} ({e.strerror or e}): {kept}") from None
+
+
+def write_token_file(j: Job, result: dict) -> None:
+    """``<result>.tokens.parquet`` from the rows the task kept while scoring (no second pass)."""
+    from gpt2eval.results.tokens import write_tokens
+
+    task = j.instance
+    if task.token_rows is None:
+        click.echo(f"{j.label}: this task keeps no per-token rows: no tokens file written", err=True)
+        return
+    n = write_tokens(j.tokens_path, task, j.docs, result)
+    task.token_rows = None  # the rows can be large (enwik8: millions); they are on disk now
+    click.echo(f"{j.label}: {n:,} token rows -> {j.tokens_path}")
 
 
 def write_samples(task, path: Path, result: dict) -> None:

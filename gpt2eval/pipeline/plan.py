@@ -36,26 +36,33 @@ class Job:
     sweep: dict | None = None  # written as ``result["sweep"]``: a stride sweep or a sensitivity variant
     label: str = ""  # how output lines name the job: "ptb", "ptb stride 64", "ptb --detokenizer none"
     log_samples: bool = False  # also write <result>.samples.jsonl
+    save_tokens: bool = False  # also write <result>.tokens.parquet (the task keeps its rows while scoring)
     # Set by ``plan_jobs``:
     instance: object = None  # the Task, built from ``data``, with ``window`` attached
     docs: list = field(default_factory=list)
     action: str = "run"  # run | skip (same config done) | keep (another config there) | missing (no data)
-    why: str = ""  # for skip, keep and missing: what to tell the user
+    why: str = ""  # for skip, keep and missing (and a rerun for a tokens file): what to tell the user
 
     @property
     def samples_path(self) -> Path:
         return self.path.with_suffix(".samples.jsonl")
 
+    @property
+    def tokens_path(self) -> Path:
+        from gpt2eval.results.tokens import tokens_path
+
+        return tokens_path(self.path)
+
 
 def job(name: str, window_cfg: WindowConfig, data_cfg: DataConfig, path, sweep: dict | None = None,
-        label: str | None = None, log_samples: bool = False) -> Job:
+        label: str | None = None, log_samples: bool = False, save_tokens: bool = False) -> Job:
     """A job for task ``name``, its options as given filled in by the preset (the one resolve)."""
     from gpt2eval.pipeline.presets import resolve
     from gpt2eval.registry import get_task_class
 
     cls = get_task_class(name)
     window, data = resolve(cls, window_cfg, data_cfg)
-    return Job(cls.name, window, data, Path(path), sweep, label or cls.name, log_samples)
+    return Job(cls.name, window, data, Path(path), sweep, label or cls.name, log_samples, save_tokens)
 
 
 @dataclass
@@ -121,6 +128,7 @@ def build_tasks(jobs: list[Job]) -> None:
         if j.instance is None:
             j.instance = get_task_class(j.task)(j.data)
             j.instance.window = j.window
+            j.instance.save_tokens = j.save_tokens
 
 
 def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: str) -> None:
@@ -132,10 +140,14 @@ def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: st
     if len(set(paths)) < len(paths):
         same = next(p for p in paths if paths.count(p) > 1)
         raise UsageError(f"two jobs would write {same}: pass a folder as --output")
+    if any(j.save_tokens for j in jobs):
+        check_pyarrow()
     for j in jobs:
         check_output_file(j.path)
         if j.log_samples:
             check_output_file(j.samples_path, "--log-samples")
+        if j.save_tokens:
+            check_output_file(j.tokens_path, "--save-tokens")
     if run_cfg.resume and run_cfg.store_dir:
         check_output_dir(run_cfg.store_dir, "--store-dir")
     for j in jobs:
@@ -145,11 +157,21 @@ def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: st
             check_replace(j.path, model_cfg, j.window, j.data, force)
             continue
         diffs = config_differences(j.path, model_cfg, j.window, j.data)
-        if not diffs:
+        if not diffs and j.save_tokens and not j.tokens_path.exists():
+            j.why = f"{j.label}: rerun for its tokens file (--save-tokens; finished work units come from the store)"
+        elif not diffs:
             j.action, j.why = "skip", f"{j.label}: skipped, {j.path} exists with the same config (--force reruns it)"
         else:
             j.action = "keep"
             j.why = f"{j.label}: kept {j.path}, a result of another config ({'; '.join(diffs)}): --force replaces it"
+
+
+def check_pyarrow() -> None:
+    """--save-tokens writes Parquet through pyarrow (``datasets`` brings it): said before any work."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--save-tokens writes Parquet and needs pyarrow: pip install pyarrow")
 
 
 def load_documents(task) -> list:
