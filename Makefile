@@ -19,6 +19,8 @@ BATCH_SIZE ?= 8
 DATA_DIR ?=
 LIMIT ?=
 FORCE ?=
+# SAVE_TOKENS=1: also <task>.tokens.parquet per task, for `gpt2eval report RESULTS/<model>`.
+SAVE_TOKENS ?=
 RESULTS ?= results
 # $(call v,NAME): NAME's text exactly as the user gave it (command line or environment: a `$`
 # in it is kept, never expanded by make), else this Makefile's default. $(call q,TEXT): TEXT
@@ -29,7 +31,8 @@ RESULTS ?= results
 v = $(if $(filter command line environment environment override,$(origin $(1))),$(value $(1)),$($(1)))
 # make puts command-line variables, EXPANDED, into every recipe's environment: in a value, even
 # a make shell call would run. Not exported, they still reach `$(MAKE)` through MAKEFLAGS.
-USER_VARIABLES = PYTHON VENV TORCH MODEL MODELS SIZES DEVICE DTYPE BATCH_SIZE DATA_DIR LIMIT FORCE RESULTS PRESET TABLE3_TASKS OUT
+USER_VARIABLES = PYTHON VENV TORCH MODEL MODELS SIZES DEVICE DTYPE BATCH_SIZE DATA_DIR LIMIT FORCE SAVE_TOKENS RESULTS \
+	PRESET TABLE3_TASKS OUT
 $(foreach x,$(USER_VARIABLES),$(if $(filter command line,$(origin $(x))),$(eval unexport $(x))))
 q = '$(subst ','\'',$(1))'
 qv = $(call q,$(call v,$(1)))
@@ -39,7 +42,7 @@ GPT2EVAL = $(call bin,gpt2eval)
 REPRODUCE_OPTS = --model $(call qv,MODEL) --device $(call qv,DEVICE) --dtype $(call qv,DTYPE) \
 	--batch-size $(call qv,BATCH_SIZE) --results-dir $(call qv,RESULTS) \
 	$(if $(call v,DATA_DIR),--data-dir $(call qv,DATA_DIR)) $(if $(call v,LIMIT),--limit $(call qv,LIMIT)) \
-	$(if $(filter 1 yes true,$(call v,FORCE)),--force)
+	$(if $(filter 1 yes true,$(call v,FORCE)),--force) $(if $(filter 1 yes true,$(call v,SAVE_TOKENS)),--save-tokens)
 
 .PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline sensitivity
 

@@ -8,7 +8,7 @@ whole of Table 3 for gpt2-large from those figures.
 Random-init weights (36 layers, 1280 dims, 20 heads, the real 50,257 vocabulary): a
 forward pass costs the same whatever the weights. The stream is WikiText-2's raw test text
 repeated to ``--tokens`` (random ids when the file is not there). MFU = 2 x parameters x
-processed tokens / s / the device's dense peak for the dtype (``gpt2eval.flops``;
+processed tokens / s / the device's dense peak for the dtype (``gpt2eval.models.flops``;
 ``--peak-tflops`` for a device not in the table); processed tokens include each window's
 context, so at S = 512 twice as many tokens run as are scored.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from gpt2eval.config import WindowConfig
-from gpt2eval.flops import mfu, peak_flops
-from gpt2eval.lm import LM
-from gpt2eval.models import LoadedModel
+from gpt2eval.models.flops import mfu, peak_flops
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import LoadedModel
 from gpt2eval.testing import gpt2_tokenizer
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikitext-2" / "wiki.test.raw"
@@ -70,7 +70,7 @@ def run(config, dtype, device, ids, stride, batch, peak):
 
 
 def lm_tokens_per_s(seconds, ids, stride, L):
-    from gpt2eval.scoring import stream_spans
+    from gpt2eval.engine.scoring import stream_spans
 
     return sum(len(s.input_ids) for s in stream_spans([0] + ids, L, stride)) / seconds
 

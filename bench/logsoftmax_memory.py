@@ -20,7 +20,7 @@ VOCAB = 50_257
 
 
 def run_variant(variant: str, batch: int, length: int, dtype: str, device: str) -> dict:
-    from gpt2eval.scoring import _nll
+    from gpt2eval.engine.scoring import _nll
 
     torch.manual_seed(0)
     logits = torch.randn(batch, length, VOCAB, dtype=getattr(torch, dtype), device=device)

@@ -31,8 +31,8 @@ import numpy as np
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from gpt2eval.corpus import count_ngrams, hash_batches, resolve
-from gpt2eval.ngrams import NgramFilter
+from gpt2eval.analysis.corpus import count_ngrams, hash_batches, resolve
+from gpt2eval.analysis.ngrams import NgramFilter
 path, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sources = resolve((path,), ())
 t0 = time.perf_counter(); count = count_ngrams(sources, n); t1 = time.perf_counter()

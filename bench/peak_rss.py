@@ -22,9 +22,9 @@ def child(layers: int, windows: int, batch: int) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from gpt2eval.config import WindowConfig
-    from gpt2eval.lm import LM
-    from gpt2eval.models import LoadedModel
-    from gpt2eval.scoring import CACHE_ROWS
+    from gpt2eval.engine.lm import LM
+    from gpt2eval.models.loading import LoadedModel
+    from gpt2eval.engine.scoring import CACHE_ROWS
     from gpt2eval.testing import gpt2_tokenizer
 
     tok = gpt2_tokenizer()

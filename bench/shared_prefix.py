@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from gpt2eval.config import WindowConfig
-from gpt2eval.greedy import predict_words
-from gpt2eval.lm import LM
-from gpt2eval.models import LoadedModel
+from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import LoadedModel
 from gpt2eval.testing import gpt2_tokenizer
 from gpt2eval.tasks.lambada import MAX_WORD_TOKENS, is_answer
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from gpt2eval.config import WindowConfig
-from gpt2eval.lm import LM
-from gpt2eval.models import LoadedModel
-from gpt2eval.scoring import stream_spans
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import LoadedModel
+from gpt2eval.engine.scoring import stream_spans
 from gpt2eval.testing import gpt2_tokenizer
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikitext-2" / "wiki.test.raw"

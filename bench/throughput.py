@@ -12,8 +12,8 @@ import tempfile
 import time
 
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
 from gpt2eval.registry import get_task_class
 
 

@@ -11,7 +11,7 @@ S corresponds to ``c = L - S + 1`` (S = L is lm-eval's default, c = 1).
 import itertools
 import sys
 
-from gpt2eval.scoring import stream_spans
+from gpt2eval.engine.scoring import stream_spans
 
 try:
     from lm_eval.utils import get_rolling_token_windows

@@ -1,4 +1,4 @@
 """``python -m gpt2eval``: what ``torchrun -m gpt2eval run ...`` starts in each process."""
-from .cli import main
+from gpt2eval.cli import main
 
 main(prog_name="gpt2eval")

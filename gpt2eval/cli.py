@@ -5,14 +5,14 @@ import signal
 
 import click
 
-from .commands.cache import cache
-from .commands.figures import plot, sweep_stride
-from .commands.overlap import overlap
-from .commands.report import compare, table
-from .commands.reproduce import download, reproduce
-from .commands.run import detok_check, list_tasks, run
-from .commands.sensitivity import sensitivity
-from .errors import UsageError
+from gpt2eval.commands.cache import cache
+from gpt2eval.commands.figures import plot, sweep_stride
+from gpt2eval.commands.overlap import overlap
+from gpt2eval.commands.report import compare, report, table
+from gpt2eval.commands.reproduce import download, reproduce
+from gpt2eval.commands.run import detok_check, list_tasks, run
+from gpt2eval.commands.sensitivity import sensitivity
+from gpt2eval.errors import UsageError
 
 
 class Terminated(KeyboardInterrupt):
@@ -29,7 +29,7 @@ class Group(click.Group):
     the message says how to resume)."""
 
     def invoke(self, ctx):
-        from .cache import opened
+        from gpt2eval.engine.store import opened
 
         opened(reset=True)  # in-process callers (tests) run many commands
         try:
@@ -56,14 +56,14 @@ class Group(click.Group):
 
 def interrupted(terminated: bool) -> str:
     """What an interrupted run keeps, and how to resume it."""
-    from .cache import opened
+    from gpt2eval.engine.store import opened
 
     what = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
-    caches = opened()
-    if not caches:
+    stores = opened()
+    if not stores:
         return f"{what}: results written so far are kept"
-    return (f"{what}: results written so far are kept, and finished work units are in the cache "
-            f"{', '.join(map(str, caches))}: rerun the same command to resume from there")
+    return (f"{what}: results written so far are kept, and finished work units are in the work-unit store "
+            f"{', '.join(map(str, stores))}: rerun the same command to resume from there")
 
 
 @click.group(cls=Group)
@@ -76,3 +76,4 @@ for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride
     main.add_command(command)
 main.add_command(overlap)  # gpt2eval/commands/overlap.py
 main.add_command(cache)
+main.add_command(report)  # gpt2eval/commands/report.py

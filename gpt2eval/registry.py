@@ -3,14 +3,14 @@
 A third-party package adds a task with, in its pyproject.toml::
 
     [project.entry-points."gpt2eval.tasks"]
-    my-task = "my_package.tasks:MyTask"   # a gpt2eval.task.Task subclass
+    my-task = "my_package.tasks:MyTask"   # a gpt2eval.engine.task.Task subclass
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from .errors import UsageError
+from gpt2eval.errors import UsageError
 
 GROUP = "gpt2eval.tasks"
 # lm-eval's names, only where the task is the same data scored for the same metric.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gpt2eval.bootstrap import bootstrap_ci, ci_from_result, resampled_totals, task_for_result, uncertainty
+from gpt2eval.results.bootstrap import bootstrap_ci, ci_from_result, resampled_totals, task_for_result, uncertainty
 from gpt2eval.cli import main
 from gpt2eval.errors import UsageError
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.errors import UsageError
-from gpt2eval.lm import LM
+from gpt2eval.engine.lm import LM
 from gpt2eval.tasks.characters import BYTE_TO_CHAR, Enwik8, Text8, chunk_bounds, encode_bytes, last_split
 from gpt2eval.testing import gpt2_tokenizer
 
@@ -148,8 +148,8 @@ def test_a_tokenizer_that_changes_the_bytes_is_refused(tok_lm, monkeypatch):
 
 
 def test_a_token_belongs_to_the_chunk_holding_its_first_byte(tok_lm, monkeypatch):
-    from gpt2eval.scoring import SpanScore
-    from gpt2eval.task import Document
+    from gpt2eval.engine.scoring import SpanScore
+    from gpt2eval.engine.task import Document
 
     # tokens: "hello" @0, " world" @5, "," @11, " again" @12; chunks start at bytes 0, 4, 12
     docs = [Document("a", "hell", 4), Document("b", "o world,", 8), Document("c", " again", 6)]
@@ -241,7 +241,7 @@ def test_text8_refuses_other_characters(small, tmp_path):
 
 def test_registered_with_the_papers_metrics():
     for cls, metric, unit in [(Enwik8, "bits_per_byte", "byte"), (Text8, "bits_per_char", "char")]:
-        assert (cls.metric, cls.unit, cls.denominator, cls.split_size) == (metric, unit, 5_000_000, 5_000_000)
+        assert (cls.metric, cls.counts, cls.denominator, cls.split_size) == (metric, unit, 5_000_000, 5_000_000)
 
 
 # -- end to end ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.registry import get_task_class
 
 
@@ -82,7 +82,7 @@ def test_local_subset_is_scored_with_the_flag_too_and_still_marked(tiny_model_di
 
 
 def test_hub_rebuild_mismatch_refused_before_the_model_loads_then_allowed_and_marked(data_dir, tmp_path, monkeypatch):
-    import gpt2eval.models
+    import gpt2eval.models.loading
 
     def no_load(cfg):
         raise AssertionError("a refused task must not load the model")
@@ -92,7 +92,7 @@ def test_hub_rebuild_mismatch_refused_before_the_model_loads_then_allowed_and_ma
     pq.write_table(pa.table({"sentence": [line.strip() for line in lines[:1_000]]}), path)
     monkeypatch.setattr(get_task_class("ptb"), "hub", HubDataset("parquet", None, "test", "sentence", {"test": str(path)}))
     with monkeypatch.context() as m:
-        m.setattr(gpt2eval.models, "load_model", no_load)
+        m.setattr(gpt2eval.models.loading, "load_model", no_load)
         refused = run("run", "--task", "ptb", "--model", "/nowhere/tiny", "--output", tmp_path / "r.json")
     assert refused.exit_code == 2, refused.output
     [line] = [line for line in refused.output.splitlines() if "error" in line]  # (datasets' progress bar aside)

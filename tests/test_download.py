@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import gpt2eval.models
+import gpt2eval.models.loading
 from gpt2eval.cli import main
-from gpt2eval.data import HubDataset
-from gpt2eval.download import Fetched
+from gpt2eval.data.files import HubDataset
+from gpt2eval.pipeline.download import Fetched
 from gpt2eval.tasks.cbt import CBTCN
 from gpt2eval.tasks.characters import Text8
 from gpt2eval.tasks.ptb import PTB
@@ -136,7 +136,7 @@ def test_failed_model_is_one_row_and_exit_1(monkeypatch):
         raise OSError("404 Repository Not Found")
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", missing)
-    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
+    monkeypatch.setattr("gpt2eval.pipeline.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
     result = run("download", "--task", "ptb", "--model", "gpt2-xxl")
     assert result.exit_code == 1, result.output
     assert table_rows(result.stdout)["model gpt2-xxl"][1:4] == ["hub gpt2-xxl", "-", "failed"]
@@ -156,7 +156,7 @@ def test_hub_model_snapshot_skips_other_frameworks(tmp_path, monkeypatch):
         return str(tmp_path)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
-    monkeypatch.setattr("gpt2eval.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
+    monkeypatch.setattr("gpt2eval.pipeline.download.fetch_task", lambda name, data_dir: Fetched(name, "stub", sha256="ok"))
     result = run("download", "--model", "gpt2", "--model", "gpt2-medium")
     assert result.exit_code == 0, result.output
     assert len(calls) == 2 and "*.safetensors" in calls[0] and not any("h5" in p or "msgpack" in p for p in calls[0])
@@ -190,7 +190,7 @@ def test_reproduce_skips_same_config_keeps_another_and_reruns_on_force(tiny_mode
         raise AssertionError("nothing to run: the model must not load")
 
     with monkeypatch.context() as m:
-        m.setattr(gpt2eval.models, "load_model", no_load)
+        m.setattr(gpt2eval.models.loading, "load_model", no_load)
         again = run(*base, "--tasks", "ptb", "--device", "cpu", "--batch-size", 4)  # neither changes numbers
         assert again.exit_code == 0, again.output
         assert "ptb: skipped" in again.output and (out / "ptb.json").stat().st_mtime_ns == stamp[1]

@@ -32,23 +32,6 @@ def text_file(tmp_path):
     return f
 
 
-@pytest.fixture(scope="module")
-def bert_dir(tmp_path_factory):
-    """A tiny BERT masked LM saved by transformers: AutoModelForCausalLM loads it (with a warning)."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM
-
-    from gpt2eval.testing import gpt2_tokenizer
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50257, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=128, max_position_embeddings=128)
-    path = tmp_path_factory.mktemp("bert") / "bert"
-    BertForMaskedLM(config).save_pretrained(path)
-    gpt2_tokenizer().save_pretrained(path)
-    return path
-
-
 def model_copy(src, dst):
     shutil.copytree(src, dst)
     return dst
@@ -62,7 +45,7 @@ def test_bidirectional_model_is_refused_by_its_config(bert_dir, text_file, tmp_p
 
 
 def test_bidirectional_model_is_refused_by_the_runtime_probe(bert_dir, text_file, tmp_path, monkeypatch):
-    import gpt2eval.model_checks as checks
+    import gpt2eval.models.checks as checks
 
     monkeypatch.setattr(checks, "check_causal_config", lambda config, name: None)  # a config that hides it
     result = run("run", "--task", "text", "--data-file", text_file, "--model", bert_dir, "--output", tmp_path / "r.json")
@@ -98,14 +81,14 @@ def test_literal_endoftext_in_a_document_is_text(tiny_model_dir, tmp_path):
 
 def test_1bw_join_eos_inserts_the_eos_id(tiny_model_dir, data_dir, tmp_path):
     from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-    from gpt2eval.lm import LM
-    from gpt2eval.models import load_model
+    from gpt2eval.engine.lm import LM
+    from gpt2eval.models.loading import load_model
     from tasks.one_billion_word import OneBillionWord
 
     lm = LM(load_model(ModelConfig(model=str(tiny_model_dir), device="cpu")), WindowConfig())
     ids = {}
     for join in ("eos", "newline"):
-        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, join=join))
+        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, options={"1bw_join": join}))
         ids[join], starts = task.encode_stream(task.documents(), lm)
         assert len(starts) == len(ids[join])
     assert ids["eos"].count(50256) == 5 and ids["newline"].count(50256) == 0
@@ -138,9 +121,9 @@ def test_reproduce_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tm
 # 8. Output paths are checked before any work.
 @pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
 def test_unusable_run_output_is_found_before_the_model_loads(tiny_model_dir, data_dir, tmp_path, monkeypatch, where):
-    import gpt2eval.models
+    import gpt2eval.models.loading
 
-    monkeypatch.setattr(gpt2eval.models, "load_model", lambda cfg: pytest.fail("the model loaded"))
+    monkeypatch.setattr(gpt2eval.models.loading, "load_model", lambda cfg: pytest.fail("the model loaded"))
     (tmp_path / "afile").write_text("x")
     (tmp_path / "dir.json").mkdir()
     out = tmp_path / ("afile/ptb.json" if where == "under-a-file" else "dir.json")
@@ -217,12 +200,12 @@ def test_window_options_checked_before_loading(tiny_model_dir, text_file, tmp_pa
 
 # 12. Ctrl-C, misspelled and repeated tasks, remote code.
 def test_ctrl_c_exits_130(tiny_model_dir, text_file, tmp_path, monkeypatch):
-    import gpt2eval.evaluate
+    import gpt2eval.pipeline.evaluate
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gpt2eval.evaluate, "evaluate_task", interrupted)
+    monkeypatch.setattr(gpt2eval.pipeline.evaluate, "evaluate_task", interrupted)
     result = run("run", "--task", "text", "--data-file", text_file, "--model", tiny_model_dir, "--output", tmp_path / "r.json")
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.output

@@ -3,8 +3,8 @@ import json
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from gpt2eval.plot import _tick, bars_figure, forward_tokens, paper_model, stride_figure
-from gpt2eval.table import SIZE_RULE, build_table, paper_model_for
+from gpt2eval.report.figures import _tick, bars_figure, forward_tokens, paper_model, stride_figure
+from gpt2eval.report.table import SIZE_RULE, build_table, paper_model_for
 
 
 def result(task, metrics, model="/ckpt/my-model", n_parameters=3_324_736, stride=1024, n_tokens=280_000):

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from gpt2eval import flops
-from gpt2eval.results import timing
+from gpt2eval.models import flops
+from gpt2eval.pipeline.build import timing
 
 
 def test_peak_flops_by_device_and_dtype():

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gpt2eval.config import DataConfig
-from gpt2eval.data import KNOWN_SHA256, _parse_hf
+from gpt2eval.data.files import KNOWN_SHA256, _parse_hf
 from gpt2eval.errors import UsageError
 from gpt2eval.registry import get_task_class, task_names
 

@@ -13,19 +13,19 @@ from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
-from gpt2eval.data import HubDataset
+from gpt2eval.data.files import HubDataset
 from gpt2eval.errors import UsageError
-from gpt2eval.greedy import predict_words
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
-from gpt2eval.paper import paper_value
-from gpt2eval.scoring import SpanScore
+from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
+from gpt2eval.report.paper import paper_value
+from gpt2eval.engine.scoring import SpanScore
 from gpt2eval.tasks.lambada import Lambada, LambadaStandard, bare, is_answer, split_target, stopwords
 from gpt2eval.testing import gpt2_tokenizer
 
 
-def task(cls=Lambada, data_dir=None, **kw):
-    return cls(DataConfig(data_dir=str(data_dir) if data_dir else None, **kw))
+def task(cls=Lambada, data_dir=None, limit=None, detokenizer="default", **options):
+    return cls(DataConfig(data_dir=str(data_dir) if data_dir else None, limit=limit, detokenizer=detokenizer, options=options))
 
 
 # --- data: target split and denominators on the real files -----------------------------

@@ -87,5 +87,5 @@ def test_sensitivity_without_out_writes_beside_the_other_results(tmp_path):
 
 
 def test_every_variable_is_kept_out_of_the_recipes_environment():
-    listed = re.search(r"^USER_VARIABLES = (.+)$", MAKEFILE, re.M).group(1).split()
+    listed = re.search(r"^USER_VARIABLES = ((?:.*\\\n)*.*)$", MAKEFILE, re.M).group(1).replace("\\", " ").split()
     assert set(VARIABLES) <= set(listed), set(VARIABLES) - set(listed)

@@ -6,10 +6,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gpt2eval.autobatch import find_batch_size
+from gpt2eval.engine.autobatch import find_batch_size
 from gpt2eval.cli import main
 from gpt2eval.errors import UsageError
-from gpt2eval.options import task_list
+from gpt2eval.commands.options import task_list
 
 
 def run(*args):
@@ -75,7 +75,7 @@ class Broken(OOMAbove):
 def test_auto_batch_halves_on_out_of_memory(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from gpt2eval.scoring import Scorer
+    from gpt2eval.engine.scoring import Scorer
 
     model = OOMAbove(AutoModelForCausalLM.from_pretrained(tiny_model_dir), limit=5)
     scorer = Scorer(model, 1)
@@ -89,7 +89,7 @@ def test_auto_batch_halves_on_out_of_memory(tiny_model_dir):
 
 
 def test_auto_batch_size_does_not_block_compare(tmp_path):
-    from gpt2eval.compare import config_differences
+    from gpt2eval.report.compare import config_differences
 
     base = {"config": {"window": {"max_length": 8, "stride": 8, "eos_prefix": True, "batch_size": 1}}, "model": {}}
     auto = {"config": {"window": {**base["config"]["window"], "batch_size": 8, "batch_size_auto": True}}, "model": {}}

@@ -11,15 +11,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import gpt2eval.corpus as corpus
+import gpt2eval.analysis.corpus as corpus
 from gpt2eval.config import DataConfig
-from gpt2eval.data import DataRecord
+from gpt2eval.data.files import DataRecord
 from gpt2eval.errors import UsageError
-from gpt2eval.ngrams import NgramFilter, fpr_bound, ngram_hashes, normalise, rbloom_hashes
-from gpt2eval.overlap import analyse, build_filter
-from gpt2eval.paper import paper_overlap, table6
+from gpt2eval.analysis.ngrams import NgramFilter, fpr_bound, ngram_hashes, normalise, rbloom_hashes
+from gpt2eval.analysis.overlap import analyse, build_filter
+from gpt2eval.report.paper import paper_overlap, table6
 from gpt2eval.registry import get_task_class
-from gpt2eval.task import Document
+from gpt2eval.engine.task import Document
 
 
 def grams(words, n):
@@ -44,7 +44,7 @@ def test_normalise_is_the_papers():
 def test_hashes_are_the_same_in_another_process():
     """str hash() is salted per process; the filter's hashes must not be."""
     words = "the quick brown fox jumps over the lazy dog again".split()
-    code = "import sys; from gpt2eval.ngrams import ngram_hashes; print(ngram_hashes(sys.argv[1:], 8).tolist())"
+    code = "import sys; from gpt2eval.analysis.ngrams import ngram_hashes; print(ngram_hashes(sys.argv[1:], 8).tolist())"
     out = subprocess.run([sys.executable, "-c", code, *words], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345"})
     assert json.loads(out.stdout) == ngram_hashes(words, 8).tolist()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.overlap import exclude_from_result, load_overlap
+from gpt2eval.results.overlap import exclude_from_result, load_overlap
 
 BW = "1bw/news.en.heldout-00000-of-00050"
 

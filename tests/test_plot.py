@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.paper import columns, paper_value
-from gpt2eval.plot import column_value, load_results, paper_model, table_results
+from gpt2eval.report.paper import columns, paper_value
+from gpt2eval.report.figures import column_value, load_results, paper_model, table_results
 
 COUNTS = {"gpt2": 124_439_808, "gpt2-large": 774_030_080}
 PNG = b"\x89PNG\r\n\x1a\n"

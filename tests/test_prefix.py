@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from gpt2eval.config import ModelConfig, WindowConfig
-from gpt2eval.greedy import predict_words
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
+from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
 from gpt2eval.testing import save_tiny_gpt2
 from tasks.lambada import is_answer
 

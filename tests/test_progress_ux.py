@@ -5,10 +5,10 @@ import json
 
 from click.testing import CliRunner
 
-from gpt2eval import progress as progress_module
+from gpt2eval.engine import progress as progress_module
 from gpt2eval.cli import main
 from gpt2eval.commands.run import first_difference
-from gpt2eval.progress import Progress
+from gpt2eval.engine.progress import Progress
 
 
 def run(*args):
@@ -54,7 +54,7 @@ def test_hub_download_bars_stay_on(tiny_model_dir):
     from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
 
     from gpt2eval.config import ModelConfig
-    from gpt2eval.models import load_model
+    from gpt2eval.models.loading import load_model
 
     enable_progress_bars()
     load_model(ModelConfig(model=str(tiny_model_dir), device="cpu"))

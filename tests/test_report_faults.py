@@ -119,7 +119,7 @@ def test_latex_compiles_with_the_package_it_names(ptb_result, tmp_path):
 
 
 def test_sensitivity_compares_with_the_nearest_paper_size_as_table_does():
-    from gpt2eval.sensitivity import summarize
+    from gpt2eval.report.sensitivity import summarize
     from gpt2eval.table import paper_model_for
 
     base = {"task": "ptb", "headline": "word_perplexity", "metrics": {"word_perplexity": 50.0},

@@ -13,8 +13,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gpt2eval.cli import main
-from gpt2eval.fingerprint import weights_sha256
-from gpt2eval.results import write_json
+from gpt2eval.models.fingerprint import weights_sha256
+from gpt2eval.results.files import write_json
 from gpt2eval.testing import save_tiny_gpt2
 
 GPT2EVAL = [sys.executable, "-m", "gpt2eval"]
@@ -56,7 +56,7 @@ def test_kill_9_then_rerun_resumes_with_identical_metrics(tiny_model_dir, data_d
     assert done <= n_cached < n_units, found.group(0)
     a, b = json.loads((tmp_path / "ref.json").read_text()), json.loads(out.read_text())
     assert a["metrics"] == b["metrics"] and a["totals"] == b["totals"] and a["per_document"] == b["per_document"]
-    assert b["run"]["units_from_cache"] == n_cached and b["config"]["run"]["unit_tokens"] == 256
+    assert b["run"]["units_from_cache"] == n_cached and b["config"]["run"]["work_unit_tokens"] == 256
     assert b["model"]["weights_sha256"] == weights_sha256(str(tiny_model_dir))
 
     info = run("cache", "info", tmp_path / "run")
@@ -68,7 +68,7 @@ def test_kill_9_then_rerun_resumes_with_identical_metrics(tiny_model_dir, data_d
 def test_a_second_process_on_the_same_output_is_refused(tiny_model_dir, data_dir, tmp_path):
     out = tmp_path / "ptb.json"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from gpt2eval.atomic import OutputLock; OutputLock().acquire(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(out)],
+        [sys.executable, "-c", "import sys, time; from gpt2eval.results.atomic import OutputLock; OutputLock().acquire(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(out)],
         stdout=subprocess.PIPE,
     )
     try:

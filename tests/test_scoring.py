@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from gpt2eval import scoring
+from gpt2eval.engine import scoring
 from gpt2eval.config import ModelConfig, WindowConfig
-from gpt2eval.lm import LM
-from gpt2eval.models import load_model
+from gpt2eval.engine.lm import LM
+from gpt2eval.models.loading import load_model
 
 TEXT = (
     "The game began development in 2010, carrying over a large portion of the work done on "

@@ -4,10 +4,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import gpt2eval.models
+import gpt2eval.models.loading
 from gpt2eval.cli import main
 from gpt2eval.errors import UsageError
-from gpt2eval.sweep import parse_strides
+from gpt2eval.analysis.sweep import parse_strides
 
 
 def run(*args):
@@ -22,8 +22,8 @@ def assert_usage_error(result, fragment):
 
 def test_two_strides_write_results_summary_and_figure(tiny_model_dir, data_dir, tmp_path, monkeypatch):
     loads = []
-    real_load = gpt2eval.models.load_model
-    monkeypatch.setattr(gpt2eval.models, "load_model", lambda cfg: loads.append(cfg) or real_load(cfg))
+    real_load = gpt2eval.models.loading.load_model
+    monkeypatch.setattr(gpt2eval.models.loading, "load_model", lambda cfg: loads.append(cfg) or real_load(cfg))
     out = tmp_path / "sweep"
     result = run("sweep-stride", "--task", "ptb", "--strides", "64,128", "--model", tiny_model_dir,
                  "--data-dir", data_dir, "--limit", 30, "--output", out, "--quiet")
@@ -59,7 +59,7 @@ def test_bad_strides_fail_before_any_work(tiny_model_dir, data_dir, monkeypatch,
     def no_load(cfg):
         raise AssertionError("the model must not load")
 
-    monkeypatch.setattr(gpt2eval.models, "load_model", no_load)
+    monkeypatch.setattr(gpt2eval.models.loading, "load_model", no_load)
     task = [] if "--task" in args else ["--task", "ptb"]
     result = run("sweep-stride", *task, *args, "--model", tiny_model_dir, "--data-dir", data_dir)
     assert_usage_error(result, fragment)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gpt2eval.cache import Cache, pack, unpack
-from gpt2eval.units import Runner, cut
+from gpt2eval.engine.store import WorkUnitStore, pack, unpack
+from gpt2eval.engine.units import Runner, cut
 
 
 def test_cut_closes_at_the_budget_on_a_batch_multiple():
@@ -37,7 +37,7 @@ def _compute(calls):
 
 
 def test_runner_reuses_units_and_keys_change_with_what_changes_numbers(tmp_path):
-    cache = Cache(tmp_path / "c.sqlite")
+    cache = WorkUnitStore(tmp_path / "c.sqlite")
     fp = {"model": "m", "dtype": "float32"}
     items = [[i, i + 1, i + 2] for i in range(10)]
     calls = []

@@ -1,8 +1,8 @@
 """Gold tests for the rolling windows (see the drawing in gpt2eval/windows.py)."""
 import pytest
 
-from gpt2eval.scoring import stream_spans
-from gpt2eval.windows import Window, rolling_windows
+from gpt2eval.engine.scoring import stream_spans
+from gpt2eval.engine.windows import Window, rolling_windows
 
 EOT = -1
 

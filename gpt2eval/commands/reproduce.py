@@ -5,15 +5,15 @@ from pathlib import Path
 
 import click
 
-from ..config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from ..errors import UsageError
-from ..options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
-from ..registry import unique_task_names
+from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
+from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
+from gpt2eval.registry import unique_task_names
 
 
 def table3_tasks() -> list[str]:
     """The tasks of the paper's Table 3, in its column order (from the paper CSV)."""
-    from ..paper import columns
+    from gpt2eval.report.paper import columns
 
     return list(dict.fromkeys(c["task"] for c in columns()))
 
@@ -34,15 +34,15 @@ def download(ctx, task_names, models, revision, data_dir):
     are listed as unreachable without waiting. Exits 1 if any could not be fetched or
     rebuilt exactly.
     """
-    from ..hub import no_offline_fallback
+    from gpt2eval.data.hub import no_offline_fallback
 
-    with no_offline_fallback():
+    with no_offline_fallback():  # its job is to reach the hub: a row per thing it cannot reach
         _download(ctx, task_names, models, revision, data_dir)
 
 
 def _download(ctx, task_names, models, revision, data_dir):
-    from ..download import check_online, check_task, fetch_model, fetch_task, header, not_tried
-    from ..paths import check_output_dir
+    from gpt2eval.pipeline.download import check_online, check_task, fetch_model, fetch_task, header, not_tried
+    from gpt2eval.results.paths import check_output_dir
 
     if data_dir:
         check_output_dir(data_dir, "--data-dir")
@@ -70,7 +70,7 @@ def _download(ctx, task_names, models, revision, data_dir):
         ctx.exit(1)
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @model_options
 @window_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub].")
@@ -83,10 +83,12 @@ def _download(ctx, task_names, models, revision, data_dir):
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
+@click.option("--save-tokens", is_flag=True, help="Also write <task>.tokens.parquet, one row per scored token; a task whose "
+              "result exists without one is rerun (from the work-unit store).")
 @run_options
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @click.pass_context
-def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
+def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, save_tokens, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
@@ -94,130 +96,73 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     unless --force. The data of every task is looked for first, then the model is loaded,
     so a model problem is the first error; a task whose data cannot be loaded is reported
     as SKIPPED and the others still run. Then the table is printed and written with the
-    figures. Exit 1 when a task was skipped or failed.
+    figures. Exit 1 when a task was skipped or failed. Work units are cached and shared
+    over torchrun processes as for `run`.
     """
-    from ..distributed import Dist
-    from ..evaluate import prepare
-    from ..model_checks import preflight
-    from ..overwrite import differences, model_identity
-    from ..paths import check_output_dir
-    from ..presets import resolve
-    from ..registry import get_task_class
-    from ..results import model_slug
-    from .run import check_cache_dir, open_run_cache
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
+    from gpt2eval.pipeline.plan import job, plan_jobs
+    from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.results.files import model_slug
+    from gpt2eval.results.paths import check_output_dir
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
-    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
+    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit, options=given_task_options(opts)), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
-    check_outputs(out, names, report)
-    if run_cfg.cache:
-        check_cache_dir(run_cfg, out)
-    for name in names:
-        config = preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
-    model = model_identity(model_cfg, config)
-    click.echo(f"results folder: {out}")
-    todo, missing, failed, kept, earlier = [], {}, {}, [], {}
-    for name in names:
-        path = out / f"{name}.json"
-        try:
-            task, docs = prepare(name, data_cfg, window_cfg)
-        except UsageError as e:
-            missing[name] = str(e).removeprefix(f"{name}: ")
-            if path.exists():
-                earlier[name] = path  # kept, but what it was made from cannot be checked
-            continue
-        if path.exists() and not force:
-            diffs = differences(path, task, docs, model)
-            if not diffs:
-                click.echo(f"{name}: skipped, {path} exists with the same config and data (--force reruns it)")
-                continue
-            click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
-            kept.append(name)
-            continue
-        todo.append((task, docs))
-    for name, why in missing.items():
-        click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
-    cache = open_run_cache(run_cfg, out, Dist()) if todo else None
-    try:
-        run_tasks(todo, model_cfg, run_cfg, cache, out, failed, quiet)
-    finally:
-        if cache is not None:
-            cache.close()
     if report:
-        write_report(out)
+        check_report_outputs(out)
+    jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json", save_tokens=save_tokens) for name in names]
+    plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, existing="skip", missing_data="skip")
+    if plan.dist.is_main:
+        click.echo(f"results folder: {out}")
+    execute(plan, quiet=quiet, keep_going=True)
+    if not plan.dist.is_main:  # under torchrun the other ranks only compute
+        return
+    if report:
+        with unwritable_hint(out, plan):
+            write_report(out)
+    kept = [j.task for j in jobs if j.action == "keep"]
     if kept:
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
+    missing = {j.task: j.why for j in jobs if j.action == "missing"}
+    failed = {j.task: j.why for j in jobs if j.action == "failed"}
+    earlier = {j.task: j.path for j in jobs if j.action == "missing" and j.path.exists()}
     if missing or failed:
         click.echo(not_done_message(missing, failed, data_dir, earlier), err=True)
         ctx.exit(1)
 
 
-def run_tasks(todo: list, model_cfg, run_cfg, cache, out: Path, failed: dict, quiet: bool) -> None:
-    """Score each prepared task and write its result; a task that fails is noted in ``failed``."""
-    from ..distributed import Dist
-    from ..evaluate import evaluate_task, limit_note, summary
-    from ..lm import LM
-    from ..models import load_model
-    from .run import make_runner, record_run, write_result
+def check_report_outputs(folder: Path) -> None:
+    """The table and the figures can be written, checked with the results before any work."""
+    from gpt2eval.results.paths import check_output_dir, check_output_file
 
-    if not todo:
-        return
-    loaded = load_model(model_cfg)
-    runner = make_runner(run_cfg, model_cfg, loaded, Dist(), cache, quiet)
-    for task, docs in todo:
-        lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
-        if lm.progress is not None:
-            lm.progress.label = task.name
-        try:
-            result = evaluate_task(task, docs, lm, model_cfg)
-        except UsageError as e:
-            failed[task.name] = str(e)
-            click.echo(f"{task.name}: FAILED: {e}", err=True)
-            continue
-        record_run(result, run_cfg, lm.runner)  # a killed task resumes from the unit cache
-        path = out / f"{task.name}.json"
-        write_result(result, path, cache)
-        click.echo(f"{task.name}: {summary(result)} -> {path}")
-        if note := limit_note(task, result):
-            click.echo(note)
-
-
-def check_outputs(out: Path, names: list[str], report: bool) -> None:
-    """Every file reproduce writes can be written: results, the table and the figures."""
-    from ..paths import check_output_dir, check_output_file
-
-    for name in names:
-        check_output_file(out / f"{name}.json")
-    if report:
-        for suffix in ("md", "csv", "tex"):
-            check_output_file(out / f"table3.{suffix}")
-        check_output_dir(out / "figures")
+    for suffix in ("md", "csv", "tex"):
+        check_output_file(folder / f"table3.{suffix}")
+    check_output_dir(folder / "figures")
 
 
 def write_report(folder: Path) -> None:
     """Table 3 (printed, and as .md, .csv, .tex) and the figures from the results in ``folder``."""
-    from ..plot import plot_all
-    from ..table import build_table, load_results
+    from gpt2eval.report.figures import plot_all
+    from gpt2eval.report.table import build_table, load_results
+    from gpt2eval.results.atomic import write_text
 
     if not folder.is_dir() or not load_results([str(folder)]):
         click.echo(f"no results in {folder}: no table", err=True)
         return
     text = build_table([str(folder)], "markdown")
     click.echo("\n" + text)
-    try:
-        (folder / "table3.md").write_text(text, encoding="utf-8")
-        for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
-            (folder / f"table3.{suffix}").write_text(build_table([str(folder)], fmt), encoding="utf-8")
-        figures = plot_all([str(folder)], folder / "figures", ("pdf",))
-    except OSError as e:
-        raise UsageError(f"cannot write the table or figures in {folder} ({e.strerror or e}): the results are written; "
-                         f"make it writable and run `gpt2eval table {folder}` and `gpt2eval plot {folder}`") from None
+    write_text(folder / "table3.md", text)
+    for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
+        write_text(folder / f"table3.{suffix}", build_table([str(folder)], fmt))
+    figures = plot_all([str(folder)], folder / "figures", ("pdf",))
     click.echo(f"table -> {folder}/table3.{{md,csv,tex}}; {len(figures)} figure files -> {folder / 'figures'}")
 
 
 def not_done_message(missing: dict, failed: dict, data_dir, earlier: dict | None = None) -> str:
-    """Which tasks have no new result, how to get their data, and which earlier results the table shows."""
+    """Which tasks have no new result, how to get their data, and which earlier results the
+    table shows in their place (so that the summary and the table agree)."""
     lines = []
     if missing:
         where = f"--data-dir {data_dir}" if data_dir else "the hub (or its local cache when offline)"
