@@ -109,3 +109,12 @@ def test_sigterm_is_restored_after_a_command(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     run("tasks")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_unwritable_result_is_named_not_its_temp_file(tmp_path):
+    """results.atomic writes `.<name>.<random>.tmp` and renames it: the error names <name>."""
+    from gpt2eval.pipeline.execute import named
+
+    assert named(str(tmp_path / ".ptb.json.k2j4h.tmp")) == tmp_path / "ptb.json"
+    assert named(str(tmp_path / "table3.md")) == tmp_path / "table3.md"
+    assert named(None) is None
