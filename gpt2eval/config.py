@@ -25,6 +25,9 @@ class WindowConfig:
     # Start every stream with <|endoftext|>. The CLI passes None (not given) and the preset
     # fills it, so a result always records the bool that ran.
     eos_prefix: Optional[bool] = True
+    # The final window: right-aligned to the end (paper, lm-eval) or at its multiple of the
+    # stride, shorter (Megatron-LM). None from the CLI: the preset's.
+    last_window: Optional[str] = "right"
     batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.engine.autobatch)
 
 
@@ -36,7 +39,7 @@ class DataConfig:
     task does not read is an error rather than a silent no-op.
     """
 
-    preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given (None: paper)
+    preset: Optional[str] = None  # paper | lm-eval | megatron | bflm: fills the options not given (None: paper)
     data_dir: Optional[str] = None  # original files; None: the hub through `datasets`
     data_file: Optional[str] = None  # one file (task `text`, or a pre-split enwik8/text8)
     limit: Optional[int] = None  # first N documents / lines
@@ -48,11 +51,14 @@ class DataConfig:
     split: Optional[str] = None  # cbt: valid | test
     join: Optional[str] = None  # 1bw: how sentences form the stream
     stopword_topk: Optional[int] = None  # lambada: first tokens tried by the stop-word filter
-    lambada_format: Optional[str] = None  # lambada: openai | as-is | lm-eval
+    lambada_format: Optional[str] = None  # lambada: openai | as-is | lm-eval | bflm
     stopword_filter: Optional[str] = None  # lambada: word | token (bflm)
     stopwords: Optional[str] = None  # lambada: nltk179 | nltk127
+    stopword_steps: Optional[int] = None  # lambada, token filter: tokens generated (bflm: 6)
+    lambada_match: Optional[str] = None  # lambada: bare | bert (how a predicted word is compared)
     cbt_join: Optional[str] = None  # cbt: space | newline
     word_count: Optional[str] = None  # ptb, wikitext: paper | megatron (the denominator's words)
+    word_divisor: Optional[str] = None  # ptb, wikitext: words | words-1 (Megatron: the first word is not predicted)
 
 
 @dataclass(frozen=True)

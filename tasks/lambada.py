@@ -23,10 +23,13 @@ The filter, ``--stopword-filter``: ``word`` (default, ``gpt2eval.engine.greedy``
 tokens of the word in order of probability, top ``--stopword-topk`` (default 10); each is
 extended greedily into a word, and the first word that is neither a stop word nor
 punctuation only is the prediction (if none of the k is, the plain greedy word).
-``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of 3 steps the
-most probable token among the top 128, default ``--stopword-topk``, that is not a stop
-word). A prediction is correct when it equals the target after stripping
-non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``); case counts.
+``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of
+``--stopword-steps`` steps, default 6, the most probable token among the top 128, default
+``--stopword-topk``, that is not a stop word). ``--lambada-match`` says when a predicted
+word is right: ``bare`` (default) when it equals the target after stripping
+non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``), case
+counting; ``bert``, bflm's, when the target's BERT-basic tokens (lower-cased, punctuation
+split off) begin the prediction's (``Izzy's`` matches ``izzy``; ``gpt2eval.tasks.lambada_bflm``).
 ``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
 corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
 127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches
@@ -44,6 +47,9 @@ What the model sees, ``--lambada-format`` (the paper does not say; see the READM
     lm-eval  lm-eval 0.4's ``lambada_openai``: context " ".join(text.split(" ")[:-1]),
              target " " + text.split(" ")[-1], no prefix, and the pair encoded as lm-eval
              does (context + target whole, the context's tokens cut off the front)
+    bflm     cybertronai/bflm's: the target is the passage's last BERT-basic token, the
+             context what precedes it, stripped, no prefix (``gpt2eval.tasks.lambada_bflm``);
+             in 38 passages a quote or a glued word stays in the context
 
 Passages longer than the window keep their end. The target is always scored with one
 leading space, also in the 7 OpenAI passages where a line break precedes it (under
@@ -54,6 +60,8 @@ as there).
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
 from the original line; in 37 passages detokenizing glues an opening quote onto it
 (... `` nadia -> ..."nadia), and there the target is scored without a leading space.
+``--lambada-format lm-eval`` (set by ``--preset lm-eval``, with ``--detokenizer none``) is
+lm-eval 0.4's ``lambada_standard``: the tokenized line as it is, split as ``lambada_openai``.
 
 Hub, both read from the hub's parquet export (``refs/convert/parquet``, laid out
 ``<config>/<split>/0000.parquet``), so no loading script runs:
@@ -83,16 +91,18 @@ from importlib import resources
 from gpt2eval.data.files import parquet_files
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.greedy import predict_words
-from gpt2eval.engine.greedy_token import STEPS, token_filter_words
+from gpt2eval.engine.greedy_token import STEPS, first_word, token_filter_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.engine.task import Document, Task
 
+from gpt2eval.tasks.lambada_bflm import bert_match, bflm_split
 from gpt2eval.tasks.wikitext import lines_of
 
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
-FORMATS = ("openai", "as-is", "lm-eval")
+FORMATS = ("openai", "as-is", "lm-eval", "bflm")
 FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
+MATCHES = ("bare", "bert")
 STOPWORD_FILES = {"nltk179": "data/resources/stopwords_en.txt", "nltk127": "data/resources/stopwords_en_nltk127.txt"}
 CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 
@@ -107,6 +117,17 @@ def stopwords(name: str = "nltk179") -> tuple[frozenset, str]:
 def bare(word: str) -> str:
     """``word`` without punctuation at either end: the form predictions are compared in."""
     return _EDGE_PUNCT.sub("", word)
+
+
+def matches(rule: str, prediction: str, target: str) -> bool:
+    """Whether a predicted word (or text) is the target under ``--lambada-match``."""
+    return bert_match(prediction, target) if rule == "bert" else bare(prediction) == bare(target)
+
+
+def bflm_text(tokenizer, ids: list[int]) -> str:
+    """bflm's predicted text: the generated tokens decoded whole, special tokens and all,
+    spaces as they are (``bert_match`` reads its first BERT-basic token)."""
+    return tokenizer.decode(ids, clean_up_tokenization_spaces=False)
 
 
 def is_answer(word: str, words: frozenset | None = None) -> bool:
@@ -161,8 +182,11 @@ class Lambada(Task):
     metric = "perplexity"
     unit = "word"
     denominator = 5_153
-    options = ("stopword_topk", "lambada_format", "stopword_filter", "stopwords")
-    defaults = {"lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"}
+    options = ("stopword_topk", "lambada_format", "stopword_filter", "stopwords", "stopword_steps", "lambada_match")
+    defaults = {"lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179", "stopword_steps": STEPS,
+                "lambada_match": "bare"}
+    choices = {"lambada_format": FORMATS, "stopword_filter": tuple(FILTERS), "stopwords": tuple(STOPWORD_FILES),
+               "lambada_match": MATCHES}
     megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
     reads_eos_prefix = True  # under --lambada-format as-is
     file = "lambada/lambada_test.jsonl"
@@ -171,16 +195,20 @@ class Lambada(Task):
 
     def __init__(self, data):
         super().__init__(data)
-        for name, allowed in (("lambada_format", FORMATS), ("stopword_filter", FILTERS), ("stopwords", STOPWORD_FILES)):
+        for name, allowed in self.choices.items():
             if name in self.options and self.option(name) not in allowed:
                 raise UsageError(f"--{name.replace('_', '-')} {self.option(name)!r} is not one of {', '.join(allowed)}")
         if self.topk < 1:
             raise UsageError(f"--stopword-topk {self.topk} must be >= 1")
+        if data.stopword_steps is not None and self.option("stopword_filter") != "token":
+            raise UsageError("--stopword-steps applies to --stopword-filter token only (the word filter completes words)")
+        if self.option("stopword_steps") < 1:
+            raise UsageError(f"--stopword-steps {self.option('stopword_steps')} must be >= 1")
         self._samples: list[dict] | None = None
 
     @property
     def format(self) -> str:
-        return self.option("lambada_format") if "lambada_format" in self.options else "as-is"
+        return self.option("lambada_format")
 
     @property
     def topk(self) -> int:
@@ -193,8 +221,8 @@ class Lambada(Task):
         words, digest = stopwords(self.option("stopwords"))
         stop = {"source": f"NLTK English stop words ({self.option('stopwords')})", "count": len(words), "sha256": digest}
         out = {**super().protocol, "stopword_topk": self.topk, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
-        if self.option("stopword_filter") == "token":
-            out["token_filter_steps"] = STEPS
+        if self.option("stopword_filter") != "token":
+            del out["stopword_steps"]  # read by the token filter only
         return out
 
     def passages(self) -> list[str]:
@@ -224,6 +252,8 @@ class Lambada(Task):
             context, cont, target = openai_split(passage)
         elif fmt == "lm-eval":
             context, cont, target = lm_eval_split(passage)
+        elif fmt == "bflm":
+            context, cont, target = bflm_split(passage)
         else:
             context, sep, target = split_target(self.detokenize(passage))
             cont = sep + target
@@ -247,7 +277,8 @@ class Lambada(Task):
         (the ``word`` filter runs from the context's cache in ``evaluate``)."""
         words = stopwords(self.option("stopwords"))[0]
         greedy = [p.greedy for p in predict_words(lm, contexts, lambda w: True, 1, MAX_WORD_TOKENS)]
-        filtered = token_filter_words(lm, contexts, words, self.topk)
+        read = bflm_text if self.option("lambada_match") == "bert" else first_word
+        filtered = token_filter_words(lm, contexts, words, self.topk, self.option("stopword_steps"), read)
         return greedy, filtered, [0] * len(contexts)
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
@@ -265,8 +296,9 @@ class Lambada(Task):
             scores = lm.score_continuations(pairs)
             greedy, filtered, ranks = self.predictions(lm, contexts)
         sums, self._samples = [], []
+        rule = self.option("lambada_match")
         for d, (ctx, _), score, g, f, rank in zip(docs, pairs, scores, greedy, filtered, ranks):
-            gold = bare(d.extra["target"])
+            gold = d.extra["target"]
             sums.append(
                 {
                     "nll_nats": float(score.nll.sum()),
@@ -274,8 +306,8 @@ class Lambada(Task):
                     "n_tokens": len(score.nll),
                     "n_correct": int(score.greedy.all()),
                     "n_correct_last_token": int(score.greedy[-1]),
-                    "n_correct_greedy_word": int(bare(g) == gold),
-                    "n_correct_stopword": int(bare(f) == gold),
+                    "n_correct_greedy_word": int(matches(rule, g, gold)),
+                    "n_correct_stopword": int(matches(rule, f, gold)),
                     "n_stopword_fallback": int(rank < 0),
                 }
             )
@@ -323,12 +355,19 @@ class LambadaStandard(Lambada):
     file = "lambada/lambada_test_plain_text.txt"
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
     hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
-    options = ("stopword_topk", "stopword_filter", "stopwords")  # always as-is: its own detokenizer
+    defaults = {**Lambada.defaults, "lambada_format": "as-is"}
+    # as-is: its own detokenizer; lm-eval: lm-eval's lambada_standard, the tokenized line as it is.
+    choices = {**Lambada.choices, "lambada_format": ("as-is", "lm-eval")}
+    peer_options = {"lm-eval": {"detokenizer": "none"}}
 
     def passages(self) -> list[str]:
         return lines_of(self.original_text())
 
     def document(self, i: int, passage: str) -> Document:
+        if self.format == "lm-eval":
+            context, cont, target = lm_eval_split(self.detokenize(passage))
+            return Document(id=f"passage-{i}", text=context + cont, n_units=1, original=passage,
+                            extra={"context": context, "continuation": cont, "target": target})
         # The target comes from the original line: detokenizing may glue a quote onto it.
         context, sep, target = split_target(self.detokenize(passage), passage.split()[-1])
         extra = {"context": context, "continuation": sep + target, "target": target}

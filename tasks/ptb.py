@@ -16,7 +16,8 @@ the file is " words \\n", so " " + row + " \\n" rebuilds it; the sha256 proves i
 
 ``--detokenizer megatron`` runs Megatron-LM's PTB rules over the stream as its
 zero-shot script runs them over the whole file; ``--word-count megatron`` takes its
-denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``).
+denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``), and
+``--word-divisor words-1`` its adjusted perplexity's divisor, one word fewer (82,428).
 """
 from gpt2eval.data.files import parquet_files
 from gpt2eval.engine.stream import StreamTask
@@ -35,8 +36,8 @@ class PTB(StreamTask):
     hub = parquet_files("ptb-text-only/ptb_text_only", "refs/convert/parquet", "sentence", "test",
                         test="penn_treebank/test/0000.parquet")
     megatron = "ptb"
-    options = ("word_count",)
-    defaults = {"word_count": "paper"}
+    options = ("word_count", "word_divisor")
+    defaults = {"word_count": "paper", "word_divisor": "words"}
 
     def documents(self) -> list[Document]:
         lines = self.limited(lines_of(self.original_text()))

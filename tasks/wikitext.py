@@ -14,8 +14,8 @@ Parquet (#8)": one folder per config, ``<config>/test-00000-of-00001.parquet``, 
 a line with its "\\n"; a blank line " \\n" became "" (the old loading script stripped
 blank lines), which ``text_from_rows`` puts back; the sha256 proves it.
 
-``--detokenizer megatron`` and ``--word-count megatron`` are Megatron-LM's zero-shot
-choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
+``--detokenizer megatron``, ``--word-count megatron`` and ``--word-divisor words-1`` are
+Megatron-LM's zero-shot choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
 is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 """
 import re
@@ -33,6 +33,7 @@ def lines_of(text: str) -> list[str]:
 
 
 WORD_COUNTS = ("paper", "megatron")
+WORD_DIVISORS = ("words", "words-1")
 
 
 def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Document]:
@@ -41,12 +42,17 @@ def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Docu
     ``--detokenizer megatron`` detokenizes the stream (Megatron's rules see newlines);
     otherwise each line is detokenized alone. ``--word-count`` picks the denominator:
     ``paper`` = words + one end-of-line per line, ``megatron`` = Megatron's count.
+    ``--word-divisor words-1`` takes one word off the first document: Megatron's adjusted
+    perplexity is ``exp(loss / (num_original_tokens - 1))``, since its stream's first word
+    is never predicted (``tasks/zeroshot_gpt/evaluate.py``).
     """
     from gpt2eval.detokenizers import megatron
 
-    count = task.option("word_count")
+    count, divisor = task.option("word_count"), task.option("word_divisor")
     if count not in WORD_COUNTS:
         raise UsageError(f"--word-count {count!r} is not one of {', '.join(WORD_COUNTS)}")
+    if divisor not in WORD_DIVISORS:
+        raise UsageError(f"--word-divisor {divisor!r} is not one of {', '.join(WORD_DIVISORS)}")
     originals = ["".join(line + "\n" for line in group) for group in groups]
     if task.data.detokenizer == "megatron":
         texts = megatron.per_document(originals, task.megatron)
@@ -56,6 +62,8 @@ def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Docu
         units = megatron.word_counts(originals)
     else:
         units = [sum(len(line.split()) + 1 for line in group) for group in groups]
+    if divisor == "words-1" and units:
+        units[0] -= 1
     return [Document(id=i, text=t, n_units=n, original=o) for i, t, n, o in zip(ids, texts, units, originals)]
 
 
@@ -78,8 +86,8 @@ class WikiText2(StreamTask):
     file = "wikitext-2/wiki.test.tokens"
     hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-v1/test-00000-of-00001.parquet")
     megatron = "wikitext"
-    options = ("word_count",)
-    defaults = {"word_count": "paper"}
+    options = ("word_count", "word_divisor")
+    defaults = {"word_count": "paper", "word_divisor": "words"}
 
     def documents(self) -> list[Document]:
         groups = self.limited(articles(lines_of(self.original_text())))

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt2eval.testing import save_tiny_gpt2
+from gpt2eval.testing import memorising_gpt2, save_tiny_gpt2
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CBT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cbt"
 
 # Tests over whole real files, wheel builds and the CI baseline: `make test` runs them,
 # `make test-fast` (pytest -m "not slow") leaves them out to stay under a minute.
@@ -50,3 +51,12 @@ def data_dir() -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random GPT-2 (context 128) with the real tokenizer, saved to disk."""
     return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def memorising_model_dir(data_dir) -> Path:
+    """A tiny GPT-2 that has learnt some LAMBADA passages and the CBT fixture's answers
+    (tests/memorising.py); trained once, then read from the test-model cache."""
+    from memorising import sequences
+
+    return memorising_gpt2(sequences(data_dir, CBT_FIXTURES))

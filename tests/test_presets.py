@@ -58,11 +58,15 @@ def test_megatron_detokenizer_on_whole_files_is_cut_back_exactly(data_dir):
 
 def test_megatron_word_count_and_detokenizer_in_tasks(data_dir):
     task, docs = prepare("ptb", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None))
-    assert sum(d.n_units for d in docs) == 82_429 and task.window.stride == 32 and task.window.eos_prefix is False
+    # Megatron's count, 82,429, less the first word: its adjusted perplexity's divisor.
+    assert sum(d.n_units for d in docs) == 82_428 and task.window.stride == 32 and task.window.eos_prefix is False
+    assert task.window.last_window == "stride" and task.protocol["word_divisor"] == "words-1"
+    _, counted = prepare("ptb", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None, word_divisor="words"))
+    assert sum(d.n_units for d in counted) == 82_429
     assert docs[1].text.startswith("but while the new york stock exchange didn't fall apart")
     assert "plunged1 points" in docs[1].text
     task, docs = prepare("wikitext2", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None))
-    assert sum(d.n_units for d in docs) == 245_566 and task.protocol["detokenizer"] == "megatron.wikitext"
+    assert sum(d.n_units for d in docs) == 245_565 and task.protocol["detokenizer"] == "megatron.wikitext"
 
 
 def test_lm_eval_wikitext_pages(data_dir):

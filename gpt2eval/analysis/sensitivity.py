@@ -6,11 +6,15 @@ its other values while all the rest stay put, with one loaded model::
     choice            values tried                         tasks
     stride            --strides (default L/2 and 32)       stream tasks
     eos_prefix        on, off                              stream tasks; lambada as-is
-    lambada_format    openai, as-is, lm-eval               lambada
+    last_window       right, stride                        stream tasks
+    lambada_format    openai, as-is, lm-eval, bflm         lambada
     stopword_filter   word, token                          lambada
     stopwords         nltk179, nltk127                     lambada
+    stopword_steps    3, 6                                 lambada, token filter
+    lambada_match     bare, bert                           lambada
     detokenizer       default, none, megatron              tasks with a detokenizer
     word_count        paper, megatron                      ptb, wikitext
+    word_divisor      words, words-1                       ptb, wikitext
     join / cbt_join   1bw's joins / space, newline         1bw / cbt
 
 Each run is a normal result file plus ``"sweep": {"parameter": "sensitivity", ...}``, so
@@ -29,15 +33,20 @@ from gpt2eval.report.sensitivity import label, markdown, summarize
 from gpt2eval.results.files import model_slug, write_json
 
 CHOICES = {
-    "lambada_format": ("openai", "as-is", "lm-eval"),
+    "lambada_format": ("openai", "as-is", "lm-eval", "bflm"),
     "stopword_filter": ("word", "token"),
     "stopwords": ("nltk179", "nltk127"),
+    "stopword_steps": (3, 6),  # bflm's plain-text script, its OpenAI-jsonl one
+    "lambada_match": ("bare", "bert"),
     "detokenizer": ("default", "none", "megatron"),
     "word_count": ("paper", "megatron"),
+    "word_divisor": ("words", "words-1"),
     "cbt_join": ("space", "newline"),
     "join": ("newline", "eos", "space"),
     "eos_prefix": (True, False),
+    "last_window": ("right", "stride"),
 }
+WINDOW_CHOICES = ("stride", "eos_prefix", "last_window")
 
 
 def default_strides(max_length: int) -> list[int]:
@@ -60,8 +69,11 @@ def choices_for(cls, base_window, base_data, strides: list[int]) -> list[tuple[s
                 continue
             values = [v for v in values if v != "megatron" or cls.megatron]
         if name == "eos_prefix" and not issubclass(cls, StreamTask) and (base_data.lambada_format or cls.defaults.get("lambada_format")) not in (None, "as-is"):
-            continue  # LAMBADA's openai and lm-eval contexts have their own start
-        base = getattr(base_window if name == "eos_prefix" else base_data, name)
+            continue  # LAMBADA's openai, lm-eval and bflm contexts have their own start
+        if name == "stopword_steps" and (base_data.stopword_filter or cls.defaults.get("stopword_filter")) != "token":
+            continue  # the word filter takes no steps
+        values = [v for v in values if v in cls.choices.get(name, values)]
+        base = getattr(base_window if name in WINDOW_CHOICES else base_data, name)
         base = cls.defaults.get(name) if base is None else base
         out += [(name, v) for v in values if v != base]
     if issubclass(cls, StreamTask):
@@ -92,8 +104,8 @@ def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: li
     variants = choices_for(cls, base_window, base_task.data, strides)
     prepared = [(None, None, base_task, base_docs)]
     for option, value in variants:  # prepared up front: a bad combination fails before scoring
-        window = replace(window_cfg, **{option: value}) if option in ("stride", "eos_prefix") else window_cfg
-        data = replace(data_cfg, **{option: value}) if option not in ("stride", "eos_prefix") else data_cfg
+        window = replace(window_cfg, **{option: value}) if option in WINDOW_CHOICES else window_cfg
+        data = replace(data_cfg, **{option: value}) if option not in WINDOW_CHOICES else data_cfg
         prepared.append((option, value, *prepare(task_name, data, window)))
     progress = Progress(enabled=not quiet)
     runs = []

@@ -44,11 +44,16 @@ def task_list(task_names, tasks) -> list[str]:
     each once, in the order given."""
     from gpt2eval.registry import canonical_name
 
+    return list(dict.fromkeys(canonical_name(t) for t in given_names(task_names, tasks)))
+
+
+def given_names(task_names, tasks) -> list[str]:
+    """The task names as typed (lm-eval's aliases kept: they may imply a preset)."""
     given = [*task_names, *(t for t in (tasks or "").split(","))]
-    names = [canonical_name(t.strip()) for t in given if t.strip()]
+    names = [t.strip() for t in given if t.strip()]
     if not names:
         raise UsageError("no task given: pass --task NAME or --tasks a,b (`gpt2eval tasks` lists them)")
-    return list(dict.fromkeys(names))
+    return names
 
 
 def model_options(f):
@@ -78,6 +83,8 @@ def window_options(f):
             click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
             click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
             click.option("--eos-prefix/--no-eos-prefix", default=None, help="Start streams with <|endoftext|> [default: the preset's; paper: yes]."),
+            click.option("--last-window", type=click.Choice(["right", "stride"]), default=None,
+                         help="Streams: the final window right-aligned to the end (lm-eval) or at its multiple of the stride, shorter (Megatron-LM) [default: the preset's; paper: right]."),
             click.option("--batch-size", type=BatchSize(), default=1, show_default=True,
                          help="Windows per forward pass, or auto: the largest that fits, halving from 64 (GPU) or 8 (CPU) on out-of-memory."),
         ]
@@ -89,7 +96,7 @@ def window_options(f):
 def data_options(f):
     for option in reversed(
         [
-            click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron"]), default=None, help="Fill the options not given as this peer does [default: paper]."),
+            click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron", "bflm"]), default=None, help="Fill the options not given as this peer does (bflm: LAMBADA only) [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help=LIMIT_HELP),
@@ -98,10 +105,13 @@ def data_options(f):
             click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
             click.option("--join", default=None, help="1BW: how sentences form the stream."),
             click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
-            click.option("--lambada-format", type=click.Choice(["openai", "as-is", "lm-eval"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) [default: openai]."),
+            click.option("--lambada-format", type=click.Choice(["openai", "as-is", "lm-eval", "bflm"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) | bflm (cut before the last BERT-basic token) [default: openai]."),
             click.option("--stopword-filter", type=click.Choice(["word", "token"]), default=None, help="LAMBADA: word (complete words from the top-k first tokens) | token (bflm) [default: word]."),
             click.option("--stopwords", type=click.Choice(["nltk179", "nltk127"]), default=None, help="LAMBADA: stop-word list [default: nltk179]."),
+            click.option("--stopword-steps", type=int, default=None, help="LAMBADA, --stopword-filter token: tokens generated [default: 6, as bflm]."),
+            click.option("--lambada-match", type=click.Choice(["bare", "bert"]), default=None, help="LAMBADA: a predicted word is right when, bare: equal without edge punctuation, case counts | bert: lower-cased, punctuation split off as BERT's basic tokenizer does (bflm) [default: bare]."),
             click.option("--word-count", type=click.Choice(["paper", "megatron"]), default=None, help="PTB, WikiText: words of the denominator, paper (words + one per line) | megatron [default: paper]."),
+            click.option("--word-divisor", type=click.Choice(["words", "words-1"]), default=None, help="PTB, WikiText: divide the NLL by the words, or by one fewer as Megatron-LM does (its first word has no prediction) [default: words]."),
             click.option("--cbt-join", type=click.Choice(["space", "newline"]), default=None, help="CBT: how the 20 context sentences are joined."),
             click.option("--allow-data-mismatch", is_flag=True, help="Score data whose sha256 differs from the published one (marked † everywhere)."),
             click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): score only documents that do not overlap."),

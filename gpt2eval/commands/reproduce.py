@@ -7,7 +7,7 @@ import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.errors import UsageError
-from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.options import LIMIT_HELP, build, given_names, model_options, run_options, task_list, window_options
 from gpt2eval.registry import unique_task_names
 
 
@@ -97,24 +97,26 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     from gpt2eval.pipeline.overwrite import config_differences
     from gpt2eval.results.paths import check_output_dir, check_output_file
     from gpt2eval.pipeline.presets import resolve
-    from gpt2eval.registry import get_task_class
+    from gpt2eval.registry import get_task_class, implied_presets, with_implied_preset
     from gpt2eval.results.files import model_slug, write_json
     from gpt2eval.commands.run import make_runner, record_run
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
     data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    implied = implied_presets(given_names(task_names, tasks)) if task_names or tasks else {}
+    data_of = {name: with_implied_preset(data_cfg, name, implied) for name in names}  # lambada_openai: lm-eval's
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     for name in names:
         check_output_file(out / f"{name}.json")
     for name in names:
-        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
+        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_of[name])[0])
     click.echo(f"results folder: {out}")
     todo, missing, failed, kept = [], {}, {}, []
     for name in names:
         path = out / f"{name}.json"
         if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
+            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_of[name]))
             if not diffs:
                 click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
                 continue
@@ -122,7 +124,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
             kept.append(name)
             continue
         try:
-            todo.append(prepare(name, data_cfg, window_cfg))
+            todo.append(prepare(name, data_of[name], window_cfg))
         except UsageError as e:
             missing[name] = str(e).removeprefix(f"{name}: ")
     if todo or missing:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from gpt2eval.commands.options import build, data_options, model_options, run_options, task_list, window_options
+from gpt2eval.commands.options import build, data_options, given_names, model_options, run_options, task_list, window_options
 
 
 @click.command()
@@ -41,20 +41,22 @@ def run(task_names, tasks, output, log_samples, force, quiet, **opts):
     from gpt2eval.pipeline.plan import preflight
     from gpt2eval.models.loading import load_model
     from gpt2eval.pipeline.presets import resolve
-    from gpt2eval.registry import get_task_class, unique_task_names
+    from gpt2eval.registry import get_task_class, implied_presets, unique_task_names, with_implied_preset
     from gpt2eval.results.files import write_json
 
     names = task_list(task_names, tasks)
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     names = unique_task_names(names)
+    implied = implied_presets(given_names(task_names, tasks))  # lambada_openai: lm-eval's reading
+    data_of = {name: with_implied_preset(data_cfg, name, implied) for name in names}
     run_cfg = build(RunConfig, opts)
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     paths = {name: output_path(output, model_cfg.model, name, len(names)) for name in names}
     # The preset fills each task's options: compare and check what will actually run.
-    resolved = {name: resolve(get_task_class(name), window_cfg, data_cfg) for name in names}
+    resolved = {name: resolve(get_task_class(name), window_cfg, data_of[name]) for name in names}
     check_outputs(paths, resolved, log_samples, force, model_cfg)
-    prepared = [prepare(name, data_cfg, window_cfg) for name in names]
+    prepared = [prepare(name, data_of[name], window_cfg) for name in names]
     for window, _ in resolved.values():
         preflight(model_cfg, window)
     lock = OutputLock()
@@ -201,7 +203,7 @@ def detok_check(task_names, data_dir, split, detokenizer, show):
 def list_tasks():
     """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
     from gpt2eval.report.paper import paper_value
-    from gpt2eval.registry import ALIASES, get_task_class, task_names
+    from gpt2eval.registry import ALIAS_PRESETS, ALIASES, get_task_class, task_names
 
     rows = [("task", "metric", "denominator", "document", "paper gpt2-large", "description")]
     for name in task_names():
@@ -212,4 +214,5 @@ def list_tasks():
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
-    click.echo("aliases (lm-eval's names): " + ", ".join(f"{a} = {t}" for a, t in ALIASES.items()))
+    click.echo("aliases (lm-eval's names, lm-eval's tasks): " + ", ".join(
+        f"{a} = {t}" + (f" --preset {ALIAS_PRESETS[a]}" if a in ALIAS_PRESETS else "") for a, t in ALIASES.items()))

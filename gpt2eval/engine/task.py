@@ -20,7 +20,7 @@ from gpt2eval.engine.lm import LM
 # DataConfig fields that only some tasks read: a task refuses those it does not declare.
 PROTOCOL_FIELDS = (
     "data_file", "unit", "split", "join", "stopword_topk", "lambada_format", "stopword_filter", "stopwords", "cbt_join",
-    "word_count",
+    "word_count", "stopword_steps", "lambada_match", "word_divisor",
 )
 
 
@@ -49,6 +49,8 @@ class Task:
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
     defaults: ClassVar[dict] = {}  # this task's defaults for those fields
+    choices: ClassVar[dict] = {}  # option -> the values this task allows, where it restricts them
+    peer_options: ClassVar[dict] = {}  # preset -> {option: value}, where this task departs from the preset's table
 
     def __init__(self, data: DataConfig):
         self.data = data

@@ -42,11 +42,13 @@ def config_differences(path: Path, model_cfg, window_cfg, data_cfg) -> list[str]
         "window.max_length": length,
         "window.stride": window_cfg.stride or length,
         "window.eos_prefix": window_cfg.eos_prefix,
+        "window.last_window": window_cfg.last_window,
     }
     have = {
         **{f"model.{k}": v for k, v in stored.get("model", {}).items()},
         "model dtype as run": loaded.get("dtype"),
         **{f"data.{k}": v for k, v in stored.get("data", {}).items()},
-        **{f"window.{k}": v for k, v in stored.get("window", {}).items()},
+        # An older result, from before --last-window, ran the right-aligned last window.
+        **{f"window.{k}": v for k, v in {"last_window": "right", **stored.get("window", {})}.items()},
     }
     return [f"{k} {have.get(k)!r} != {v!r}" for k, v in want.items() if have.get(k) != v]

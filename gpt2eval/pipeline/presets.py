@@ -3,12 +3,20 @@
 The paper leaves many details unstated (README, "Why your number differs"); each is an
 option, and a preset is one consistent reading of all of them:
 
-    option            paper (default)   lm-eval 0.4              megatron (zeroshot_gpt)
-    --lambada-format  openai            lm-eval                  as-is
-    --detokenizer     default           megatron (WikiText)      megatron (PTB, WikiText, LAMBADA)
-    --eos-prefix      yes               yes                      no
-    --stride          L (disjoint)      L (disjoint)             32
-    --word-count      paper             paper                    megatron
+    option            paper (default)   lm-eval 0.4           megatron (zeroshot_gpt)   bflm (LAMBADA only)
+    --lambada-format  openai            lm-eval               as-is                     bflm
+    --detokenizer     default           megatron (WikiText)   megatron (PTB, WikiText)  default
+    --eos-prefix      yes               yes                   no                        (not read)
+    --stride          L (disjoint)      L (disjoint)          32                        -
+    --last-window     right             right                 stride                    -
+    --word-count      paper             paper                 megatron                  -
+    --word-divisor    words             words                 words-1                   -
+    --stopword-filter word              word                  word                      token (6 steps, top 128)
+    --stopwords       nltk179           nltk179               nltk179                   nltk127
+    --lambada-match   bare              bare                  bare                      bert
+
+cybertronai/bflm's ``eval_lambada_slow.py`` (at 620fff7) scores LAMBADA only, so
+``--preset bflm`` refuses any other task.
 
 A preset fills only options that were not given AND that the task reads; the other
 protocol options take the task's documented default (the paper's reading). The result
@@ -24,25 +32,37 @@ from dataclasses import fields, replace
 from gpt2eval.config import DataConfig, WindowConfig
 from gpt2eval.errors import UsageError
 
-PRESETS = ("paper", "lm-eval", "megatron")
+PRESETS = ("paper", "lm-eval", "megatron", "bflm")
+ONLY = {"bflm": ("lambada",)}  # presets of a peer that scored only these tasks
 # What each preset sets, by option; a value may depend on the task class (a callable).
 _VALUES: dict[str, dict] = {
-    "paper": {"lambada_format": "openai", "detokenizer": "default", "eos_prefix": True, "stride": None},
+    "paper": {"lambada_format": "openai", "detokenizer": "default", "eos_prefix": True, "stride": None, "last_window": "right"},
     "lm-eval": {
         "lambada_format": "lm-eval",
         "detokenizer": lambda cls: "megatron" if cls.megatron == "wikitext" else "default",
         "eos_prefix": True,
         "stride": None,
+        "last_window": "right",
     },
     "megatron": {
         "lambada_format": "as-is",
         "detokenizer": lambda cls: "megatron" if cls.megatron else "default",
         "eos_prefix": False,
         "stride": 32,
+        "last_window": "stride",
         "word_count": "megatron",
+        "word_divisor": "words-1",
+    },
+    "bflm": {
+        "lambada_format": "bflm",
+        "detokenizer": "default",
+        "eos_prefix": False,  # bflm feeds the passage alone; its format reads no prefix anyway
+        "stopword_filter": "token",
+        "stopwords": "nltk127",  # and the token filter's defaults: top 128, 6 steps
+        "lambada_match": "bert",
     },
 }
-WINDOW_FIELDS = ("eos_prefix", "stride")
+WINDOW_FIELDS = ("eos_prefix", "stride", "last_window")
 
 
 def reads(cls) -> set[str]:
@@ -51,16 +71,23 @@ def reads(cls) -> set[str]:
 
     out = set(cls.options) | {"detokenizer"}
     if issubclass(cls, StreamTask):
-        out |= {"stride", "eos_prefix"}
+        out |= {"stride", "eos_prefix", "last_window"}
     if getattr(cls, "reads_eos_prefix", False):
         out.add("eos_prefix")
     return out
 
 
 def preset_value(preset: str, name: str, cls):
-    """What ``preset`` sets ``name`` to for task class ``cls`` (None: not set)."""
+    """What ``preset`` sets ``name`` to for task class ``cls`` (None: not set): the task's own
+    reading of that peer (``Task.peer_options``), else the table's value where the task
+    allows it, else the task's default."""
+    own = getattr(cls, "peer_options", {}).get(preset, {})
+    if name in own:
+        return own[name]
     value = _VALUES[preset].get(name)
-    return value(cls) if callable(value) else value
+    value = value(cls) if callable(value) else value
+    allowed = getattr(cls, "choices", {}).get(name)
+    return cls.defaults.get(name) if value is not None and allowed and value not in allowed else value
 
 
 def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, DataConfig]:
@@ -73,6 +100,9 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
     preset = data.preset or "paper"
     if preset not in PRESETS:
         raise UsageError(f"--preset {preset!r} is not one of {', '.join(PRESETS)}")
+    if preset in ONLY and cls.name not in ONLY[preset]:
+        raise UsageError(f"--preset {preset}: that peer scored only {', '.join(ONLY[preset])}, not {cls.name}: "
+                         f"run {cls.name} under another preset")
     read = reads(cls)
     given_window = {f.name: getattr(window, f.name) for f in fields(window)}
     for name in WINDOW_FIELDS:
@@ -80,6 +110,8 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
             given_window[name] = preset_value(preset, name, cls)
     if given_window["eos_prefix"] is None:  # a task that reads no prefix: record the preset's
         given_window["eos_prefix"] = bool(preset_value(preset, "eos_prefix", cls))
+    if given_window["last_window"] is None:  # a task without streams: nothing to align
+        given_window["last_window"] = "right"
     updates = {"preset": preset}
     for f in fields(data):
         if getattr(data, f.name) is not None or f.name not in read or f.name == "preset":

@@ -154,7 +154,7 @@ def older_defaults(task: str) -> tuple[dict, dict]:
         cls = get_task_class(task)
     except UsageError:
         return {"preset": "paper"}, {}
-    new = ("word_count", "cbt_join", "lambada_format", "stopword_filter", "stopwords")
+    new = ("word_count", "cbt_join", "lambada_format", "stopword_filter", "stopwords", "word_divisor", "lambada_match")
     protocol = {k: v for k, v in cls.defaults.items() if k in new}
     data = {"preset": "paper"}
     if "lambada_format" in cls.options:

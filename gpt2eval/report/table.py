@@ -109,6 +109,8 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"window {window.get('max_length')} tokens (paper 1024)")
     if cls is not None and cls.scores_stream and window.get("stride") != window.get("max_length"):
         out.append(f"stride {window.get('stride')}")
+    if cls is not None and cls.scores_stream and window.get("last_window", "right") != "right":
+        out.append(f"--last-window {window['last_window']}")
     # LAMBADA's openai and lm-eval formats read no --eos-prefix: their context has its own start.
     if window.get("eos_prefix") is False and protocol.get("lambada_format", "as-is") == "as-is":
         out.append("no <|endoftext|> prefix")
@@ -119,6 +121,8 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"--exclude-overlap {Path(data['exclude_overlap']).name}{how}")
     if "stopword_topk" in protocol and protocol["stopword_topk"] != (128 if protocol.get("stopword_filter") == "token" else 10):
         out.append(f"--stopword-topk {protocol['stopword_topk']}")  # the default depends on the filter
+    if protocol.get("stopword_steps", 6) != 6:  # read by the token filter only, recorded only there
+        out.append(f"--stopword-steps {protocol['stopword_steps']}")
     if result["task"] == "lambada" and "lambada_format" not in protocol:  # before the openai default
         out.append("--lambada-format as-is (older result)")
     if data.get("preset") not in (None, "paper"):
