@@ -25,36 +25,15 @@ extended greedily into a word, and the first word that is neither a stop word no
 punctuation only is the prediction (if none of the k is, the plain greedy word).
 ``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of
 ``--stopword-steps`` steps, default 6, the most probable token among the top 128, default
-``--stopword-topk``, that is not a stop word). ``--lambada-match`` says when a predicted
-word is right: ``bare`` (default) when it equals the target after stripping
-non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``), case
-counting; ``bert``, bflm's, when the target's BERT-basic tokens (lower-cased, punctuation
-split off) begin the prediction's (``Izzy's`` matches ``izzy``; ``gpt2eval.tasks.lambada_bflm``).
+``--stopword-topk``, that is not a stop word).
 ``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
 corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
 127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches
 lower-case with ’ read as '. 51 of the 5,153 targets are stop words themselves (in both
 versions): the word filter predicts those only when it falls back to the greedy word.
 
-What the model sees, ``--lambada-format`` (the paper does not say; see the README):
-
-    openai   (default) the one detail an author of the paper gave (openai/gpt-2 issue 131):
-             curly double quotes “ ” -> ", ``text.strip()``, the context fed as
-             "\n" + context.strip() (the newline takes <|endoftext|>'s place); the target,
-             after the same quote replacement, scored as " " + target
-    as-is    the passage as it is; the context starts with <|endoftext|> under
-             ``--eos-prefix``, as a document does in GPT-2's training data
-    lm-eval  lm-eval 0.4's ``lambada_openai``: context " ".join(text.split(" ")[:-1]),
-             target " " + text.split(" ")[-1], no prefix, and the pair encoded as lm-eval
-             does (context + target whole, the context's tokens cut off the front)
-    bflm     cybertronai/bflm's: the target is the passage's last BERT-basic token, the
-             context what precedes it, stripped, no prefix (``gpt2eval.tasks.lambada_bflm``);
-             in 38 passages a quote or a glued word stays in the context
-
-Passages longer than the window keep their end. The target is always scored with one
-leading space, also in the 7 OpenAI passages where a line break precedes it (under
-``lm-eval`` the "target" is then the word before the break, the break and the last word,
-as there).
+What the model sees, ``--lambada-format`` (``openai``, ``as-is``, ``lm-eval``, ``bflm``), and when
+a predicted word counts, ``--lambada-match``: ``gpt2eval.tasks.lambada_formats``.
 
 ``lambada-standard`` scores the original release instead (lower-cased, PTB-tokenized, not
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
@@ -84,7 +63,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from functools import lru_cache
 from importlib import resources
 
@@ -95,16 +73,15 @@ from gpt2eval.engine.greedy_token import STEPS, first_word, token_filter_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.engine.task import Document, Task
 
-from gpt2eval.tasks.lambada_bflm import bert_match, bflm_split
+from gpt2eval.tasks.lambada_bflm import bflm_split
+from gpt2eval.tasks.lambada_formats import bare, bflm_text, lm_eval_encode, lm_eval_split, matches, openai_split, split_target
 from gpt2eval.tasks.wikitext import lines_of
 
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
-_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 FORMATS = ("openai", "as-is", "lm-eval", "bflm")
 FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
 MATCHES = ("bare", "bert")
 STOPWORD_FILES = {"nltk179": "data/resources/stopwords_en.txt", "nltk127": "data/resources/stopwords_en_nltk127.txt"}
-CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 
 
 @lru_cache(maxsize=None)
@@ -114,65 +91,10 @@ def stopwords(name: str = "nltk179") -> tuple[frozenset, str]:
     return frozenset(data.decode("utf-8").split()), hashlib.sha256(data).hexdigest()
 
 
-def bare(word: str) -> str:
-    """``word`` without punctuation at either end: the form predictions are compared in."""
-    return _EDGE_PUNCT.sub("", word)
-
-
-def matches(rule: str, prediction: str, target: str) -> bool:
-    """Whether a predicted word (or text) is the target under ``--lambada-match``."""
-    return bert_match(prediction, target) if rule == "bert" else bare(prediction) == bare(target)
-
-
-def bflm_text(tokenizer, ids: list[int]) -> str:
-    """bflm's predicted text: the generated tokens decoded whole, special tokens and all,
-    spaces as they are (``bert_match`` reads its first BERT-basic token)."""
-    return tokenizer.decode(ids, clean_up_tokenization_spaces=False)
-
-
 def is_answer(word: str, words: frozenset | None = None) -> bool:
     """A word the filter allows as LAMBADA's answer: some letters or digits, no stop word."""
     core = bare(word).lower().replace("\u2019", "'")
     return bool(core) and core not in (stopwords()[0] if words is None else words)
-
-
-def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
-    """(context, separator, target): ``text`` == context + separator + target, up to whitespace.
-
-    The target is the last whitespace word unless given; the separator is " ", or "" when
-    the target is glued to the text before it. The context has no trailing whitespace.
-    """
-    text = text.rstrip()
-    target = target or text.split()[-1]
-    assert text.endswith(target), f"passage does not end with its target {target!r}: {text[-60:]!r}"
-    head = text[: len(text) - len(target)]
-    sep = " " if not head or head[-1].isspace() else ""
-    return head.rstrip(), sep, target
-
-
-def openai_split(passage: str) -> tuple[str, str, str]:
-    """(context, continuation, target) as the paper's author described it (issue 131)."""
-    context, _, target = split_target(passage.translate(CURLY_QUOTES).strip())
-    return "\n" + context.strip(), " " + target, target
-
-
-def lm_eval_split(passage: str) -> tuple[str, str, str]:
-    """(context, continuation, target) as lm-eval's ``lambada_openai`` templates make them."""
-    words = passage.split(" ")
-    return " ".join(words[:-1]), " " + words[-1], words[-1]
-
-
-def lm_eval_encode(lm: LM, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """lm-eval 0.4's ``_encode_pair``: trailing context spaces move to the continuation,
-    the whole text is encoded and the context's tokens cut off its front; an empty
-    context is <|endoftext|> (``LM.score_continuations`` does the same)."""
-    if not context:
-        return [], lm.encode(continuation)
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
-    context_ids = lm.encode(context)
-    return context_ids, lm.encode(context + continuation)[len(context_ids):]
 
 
 class Lambada(Task):

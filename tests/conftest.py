@@ -29,6 +29,7 @@ SLOW = {
     "test_task_contract.py::test_task_contract[wikitext2-raw]",
     "test_task_contract.py::test_task_contract[wikitext103]",
     "test_task_contract.py::test_task_contract[wikitext103-raw]",
+    "test_peers.py::test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb[None]",  # all of PTB, twice
 }
 
 

@@ -14,6 +14,7 @@ transformers (one passage at a time, no gpt2eval code on the scoring path):
     CBT (the paper)              the candidate with the largest summed log p(candidate + rest)
 """
 import json
+import math
 
 import pytest
 import torch
@@ -207,3 +208,69 @@ def test_cbt_prediction_is_the_largest_summed_log_probability(task, hf, gpt2eval
         assert s["predicted"] == doc.extra["candidates"][best]
         right += best == doc.extra["answer_index"]
     assert right >= len(docs) - 1 and result["metrics"]["acc"] == right / len(docs)
+
+
+# --- Megatron-LM's adjusted perplexity (tasks/zeroshot_gpt) -------------------------------------
+
+
+def megatron_ptb_detokenizer(text: str) -> str:
+    for old, new in ((" '", "'"), (" \n", "\n"), ("\n ", "\n"), (" n't", "n't"), (" N ", "1 "), ("$ 1", "$1"), ("# 1", "#1")):
+        text = text.replace(old, new)
+    return text
+
+
+@torch.no_grad()
+def megatron_adjusted_perplexity(model, tok, text: str, seq_len: int, overlapping_eval: int = 32) -> float:
+    """``_LMDataset`` and ``evaluate_and_print_results``, from their description: sample i feeds
+    tokens[i*S : i*S + L + 1] padded on the right with <|endoftext|>, its mask keeps the last S
+    predictions (all of sample 0's) that are not padding; adjusted ppl = exp(loss / (words - 1))
+    with words = len(text.strip().split(" ")) counted before detokenizing."""
+    num_original_tokens = len(text.strip().split(" "))
+    tokens = tok.encode(megatron_ptb_detokenizer(text))
+    L, S, eod = seq_len, overlapping_eval, tok.eos_token_id
+    total_sequences = max(math.ceil(max(len(tokens) - 1 - S, 0) / S) + 1, 1)
+    loss = 0.0
+    for idx in range(total_sequences):
+        row = tokens[idx * S: idx * S + L + 1]
+        mask = ([1] * len(row) + [0] * (L + 1 - len(row)))[1:]
+        row = row + [eod] * (L + 1 - len(row))
+        if S != L and idx != 0:
+            mask[:-S] = [0] * (L - S)
+        keep = torch.tensor(mask, dtype=torch.bool)
+        hidden = model.transformer(input_ids=torch.tensor([row[:-1]])).last_hidden_state[0, keep]  # (K, d)
+        logp = torch.log_softmax(model.lm_head(hidden).float(), -1)
+        loss -= logp[torch.arange(len(logp)), torch.tensor(row[1:])[keep]].double().sum().item()
+    val_loss = loss / (len(tokens) - 1)
+    token_ratio = (len(tokens) - 1) / (num_original_tokens - 1)
+    assert val_loss * token_ratio < 20, "Megatron clips the log at 20: pick a model below it"
+    return math.exp(min(20, val_loss * token_ratio))
+
+
+def ptb_run(model_dir, data, out, *args) -> float:
+    result = CliRunner().invoke(main, ["run", "--task", "ptb", "--preset", "megatron", "--model", str(model_dir),
+                                       "--data-dir", str(data), "--batch-size", "4", "--no-cache", "--quiet",
+                                       "--output", str(out), "--force", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())["metrics"]["word_perplexity"]
+
+
+@pytest.mark.parametrize("lines", [60, None])
+def test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb(lines, tiny_model_dir, data_dir, tmp_path):
+    """Within 1e-6 in log; the paper's divisor or last window would miss by more."""
+    from transformers import AutoModelForCausalLM
+
+    from gpt2eval.testing import gpt2_tokenizer
+
+    text = (data_dir / "ptb" / "ptb.test.txt").read_text(encoding="utf-8")
+    if lines is not None:
+        text = "".join(text.splitlines(keepends=True)[:lines])
+        (tmp_path / "ptb").mkdir()
+        (tmp_path / "ptb" / "ptb.test.txt").write_text(text, encoding="utf-8")
+    data = tmp_path if lines is not None else data_dir
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    theirs = math.log(megatron_adjusted_perplexity(model, gpt2_tokenizer(), text, model.config.n_positions))
+    ours = math.log(ptb_run(tiny_model_dir, data, tmp_path / "ptb.json"))
+    assert abs(ours - theirs) <= 1e-6, (ours, theirs)
+    if lines is not None:
+        for option in (("--word-divisor", "words"), ("--last-window", "right")):
+            assert abs(math.log(ptb_run(tiny_model_dir, data, tmp_path / "ptb.json", *option)) - theirs) > 1e-6, option
