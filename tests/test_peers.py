@@ -111,6 +111,17 @@ def test_lm_eval_preset_is_lm_evals_lambada_openai(task, args, hf, texts, gpt2ev
     assert result["metrics"]["acc"] == sum(theirs) / len(theirs)
 
 
+def test_lambada_standard_is_lm_evals_lambada_standard(hf, data_dir, gpt2eval_run):
+    """lm-eval's lambada_standard scores the original (tokenized, lower-case) line as it is."""
+    model, tok = hf
+    result, samples = gpt2eval_run("--limit", "12", task="lambada_standard", data=data_dir)
+    assert (result["config"]["data"]["preset"], result["config"]["protocol"]["detokenizer"]) == ("lm-eval", "none")
+    lines = (data_dir / "lambada" / "lambada_test_plain_text.txt").read_text(encoding="utf-8").splitlines()[:12]
+    for line, s in zip(lines, samples):
+        nll, greedy, _ = score(model, *lm_eval_pair(tok, line))
+        assert s["nll_nats"] == pytest.approx(nll, rel=1e-5, abs=1e-5) and s["correct"] == greedy
+
+
 # --- Megatron-LM --------------------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ option, and a preset is one consistent reading of all of them:
 
     option            paper (default)   lm-eval 0.4           megatron (zeroshot_gpt)   bflm (LAMBADA only)
     --lambada-format  openai            lm-eval               as-is                     bflm
-    --detokenizer     default           megatron (WikiText)   megatron (PTB, WikiText)  default
+    --detokenizer     default           megatron (WikiText)   megatron (PTB, WikiText,  default
+                                                              LAMBADA: the identity)
     --eos-prefix      yes               yes                   no                        (not read)
     --stride          L (disjoint)      L (disjoint)          32                        -
     --last-window     right             right                 stride                    -
