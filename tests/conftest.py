@@ -55,6 +55,31 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bert_dir(tmp_path_factory):
+    """A tiny BERT masked LM saved by transformers: AutoModelForCausalLM loads it (with a warning)."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from gpt2eval.testing import gpt2_tokenizer
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50257, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, max_position_embeddings=128)
+    path = tmp_path_factory.mktemp("bert") / "bert"
+    BertForMaskedLM(config).save_pretrained(path)
+    gpt2_tokenizer().save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+    from report_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+
+
+@pytest.fixture(scope="session")
 def memorising_model_dir(data_dir) -> Path:
     """A tiny GPT-2 that has learnt some LAMBADA passages and the CBT fixture's answers
     (tests/memorising.py); trained once, then read from the test-model cache."""

@@ -49,7 +49,7 @@ def sequences(data_dir, cbt_dir) -> list[tuple[list[int], int]]:
     out = {}
     for i in LEARNT:
         for fmt in FORMATS:
-            doc = Lambada(DataConfig(lambada_format=fmt)).document(i, texts[i])
+            doc = Lambada(DataConfig(options={"lambada_format": fmt})).document(i, texts[i])
             cont = doc.extra["continuation"]
             if i in OTHER_ANSWER:
                 cont = cont[: len(cont) - len(doc.extra["target"])] + OTHER_ANSWER[i]

@@ -1,4 +1,4 @@
-"""The token-level stop-word filter of cybertronai/bflm (``--stopword-filter token``).
+"""The token-level word filter of cybertronai/bflm (LAMBADA's token filter, tasks/lambada.py).
 
 The rule, as read in bflm's ``eval_lambada_slow.py`` at 620fff7 (``predict(context, 6)``;
 ``predict(line, 3)`` before commit 5b8f6be, its plain-text version): starting from the
@@ -38,9 +38,10 @@ def first_word(tokenizer, ids: list[int]) -> str:
     return words[0] if words else ""
 
 
-def token_filter_words(lm, contexts: Sequence[Sequence[int]], stopwords: frozenset, topk: int = TOPK,
+def token_filter_words(lm, contexts: Sequence[Sequence[int]], excluded: frozenset, topk: int = TOPK,
                        steps: int = STEPS, word: Callable[..., str] = first_word) -> list[str]:
-    """``word(tokenizer, ids)`` of the ``steps`` filtered tokens after each context."""
+    """``word(tokenizer, ids)`` of the ``steps`` filtered tokens after each context; a token
+    whose stripped text is in ``excluded`` (the stop words) is never chosen."""
     assert topk >= 1 and steps >= 1, f"topk={topk}, steps={steps} must be >= 1"
     tokenizer = lm.tokenizer
     k = min(topk, len(tokenizer))
@@ -48,7 +49,7 @@ def token_filter_words(lm, contexts: Sequence[Sequence[int]], stopwords: frozens
 
     def is_stop(tok: int) -> bool:
         if tok not in cache:
-            cache[tok] = tokenizer.decode([tok]).strip() in stopwords
+            cache[tok] = tokenizer.decode([tok]).strip() in excluded
         return cache[tok]
 
     seqs = [list(c) for c in contexts]
