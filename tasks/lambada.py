@@ -39,7 +39,7 @@ a predicted word counts, ``--lambada-match``: ``gpt2eval.tasks.lambada_formats``
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
 from the original line; in 37 passages detokenizing glues an opening quote onto it
 (... `` nadia -> ..."nadia), and there the target is scored without a leading space.
-``--lambada-format lm-eval`` (set by ``--preset lm-eval``, with ``--detokenizer none``) is
+``--lambada-standard-format lm-eval`` (set by ``--preset lm-eval``, with ``--detokenizer none``) is
 lm-eval 0.4's ``lambada_standard``: the tokenized line as it is, split as ``lambada_openai``.
 
 Hub, both read from the hub's parquet export (``refs/convert/parquet``, laid out
@@ -125,6 +125,7 @@ class Lambada(Task):
     counts = "word"
     denominator = 5_153
     options = (FORMAT, FILTER, STOPWORDS, TOPK, STEPS_TAKEN, MATCH)
+    format_option = "lambada_format"
     megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
     file = "lambada/lambada_test.jsonl"
     hub = parquet_files("EleutherAI/lambada_openai", "refs/convert/parquet", "text", "test",
@@ -137,11 +138,11 @@ class Lambada(Task):
     @classmethod
     def reads_eos_prefix(cls, values) -> bool:
         """Only as-is contexts start with <|endoftext|>: openai's and lm-eval's have their own start."""
-        return values.get("lambada_format", "as-is") == "as-is"
+        return values.get(cls.format_option, "as-is") == "as-is"
 
     @property
     def format(self) -> str:
-        return self.values.get("lambada_format", "as-is")
+        return self.values.get(self.format_option, "as-is")
 
     @property
     def topk(self) -> int:
@@ -315,7 +316,7 @@ class Lambada(Task):
 
 
 # The original release: its own detokenizer (as-is), or lm-eval's lambada_standard reading.
-STANDARD_FORMAT = Option("lambada_format", choices=("as-is", "lm-eval"), default="as-is", presets={"lm-eval": "lm-eval"},
+STANDARD_FORMAT = Option("lambada_standard_format", choices=("as-is", "lm-eval"), default="as-is", presets={"lm-eval": "lm-eval"},
                          help="as-is (detokenized, its target from the original line) | lm-eval (lambada_standard's split)")
 
 
@@ -327,6 +328,7 @@ class LambadaStandard(Lambada):
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
     hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
     options = (STANDARD_FORMAT, FILTER, STOPWORDS, TOPK, STEPS_TAKEN, MATCH)
+    format_option = "lambada_standard_format"
     detokenizer_presets = {"lm-eval": "none"}  # lm-eval's lambada_standard scores the tokenized line
 
     def passages(self) -> list[str]:
