@@ -35,8 +35,8 @@ def test_ptb_full_run_has_the_exact_denominator(tiny_model_dir, data_dir, tmp_pa
     assert r["metrics"]["bits_per_byte"] == pytest.approx(t["nll_nats"] / math.log(2) / t["n_bytes"])
     # A random model is near-uniform over 50,257 tokens: token perplexity says so.
     assert 20_000 < r["metrics"]["token_perplexity"] < 200_000
-    assert r["config"]["window"] == {"max_length": 128, "stride": 128, "eos_prefix": True, "batch_size": 8}
-    assert r["config"]["protocol"] == {"detokenizer": "ptb", "word_count": "paper"}
+    assert r["config"]["window"] == {"max_length": 128, "stride": 128, "eos_prefix": True, "last_window": "right", "batch_size": 8}
+    assert r["config"]["protocol"] == {"detokenizer": "ptb", "word_count": "paper", "word_divisor": "words"}
     assert r["data"]["files"][0]["checksum"] == "ok"
     for key in ("model", "versions", "git", "timing", "created_at", "per_document"):
         assert key in r

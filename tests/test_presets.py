@@ -173,6 +173,7 @@ def test_lm_eval_names_give_lm_evals_numbers(name, task, limit, tiny_model_dir, 
      "--task lambada_openai is lm-eval's task, read under --preset lm-eval, not --preset paper: use --task lambada"),
     (["--tasks", "lambada,lambada_openai"], "lambada_openai and lambada are one task read two ways"),
     (["--task", "ptb", "--preset", "bflm"], "--preset bflm: that peer scored only lambada, not ptb"),
+    (["--task", "lambada", "--stopword-steps", "3"], "--stopword-steps applies under --stopword-filter token only: drop it"),
 ])
 def test_lm_eval_names_and_bflm_refuse_other_readings(args, message, data_dir):
     result = CliRunner().invoke(main, ["run", *args, "--data-dir", str(data_dir), "--model", "/nonexistent"])
