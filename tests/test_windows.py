@@ -166,3 +166,18 @@ def megatron_windows(n_tokens, L, S):
 def test_stride_aligned_windows_are_megatrons(n, L, S):
     ours = [(list(s.input_ids), list(s.target_ids)) for s in stream_spans(list(range(n)), L, S, "stride")]
     assert ours == megatron_windows(n, L, S)
+
+
+def test_token_contexts_follow_the_last_window():
+    """What --save-tokens records as each target's context, under either last window."""
+    from types import SimpleNamespace
+
+    from gpt2eval.engine.lm import LM
+
+    def contexts(last_window):
+        lm = SimpleNamespace(eos_prefix=False, max_length=4, stride=2, last_window=last_window)
+        return LM.stream_contexts(lm, 10).tolist()
+
+    # Megatron's stream of 10 tokens (drawn above): the last target sees 6 7 8, not 5 6 7 8.
+    assert contexts("stride") == [1, 2, 3, 4, 3, 4, 3, 4, 3]
+    assert contexts("right") == [1, 2, 3, 4, 3, 4, 3, 4, 4]
