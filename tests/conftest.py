@@ -5,7 +5,11 @@ import pytest
 
 from gpt2eval.testing import save_tiny_gpt2
 
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# What a test run may change in the checkout: caches of the tools that run it.
+NOT_CHECKOUT = {".venv", ".git", "__pycache__", ".pytest_cache", "build", "dist"}
+CHECKOUT = pytest.StashKey[dict]()
 
 # Tests over whole real files, wheel builds and the CI baseline: `make test` runs them,
 # `make test-fast` (pytest -m "not slow") leaves them out to stay under a minute.
@@ -29,6 +33,44 @@ SLOW = {
     "test_task_contract.py::test_task_contract[wikitext103]",
     "test_task_contract.py::test_task_contract[wikitext103-raw]",
 }
+
+
+def checkout_files() -> dict:
+    """{path: (size, mtime)} of every file in the checkout (tracked, untracked and ignored, as
+    results/<model>/ is), but the tools' caches (``NOT_CHECKOUT``)."""
+    state = {}
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in NOT_CHECKOUT and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder, name)
+            info = path.lstat()
+            state[str(path.relative_to(ROOT))] = (info.st_size, info.st_mtime_ns)
+    return state
+
+
+def pytest_sessionstart(session):
+    session.config.stash[CHECKOUT] = checkout_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests write in temporary folders only: a run that changed the checkout fails."""
+    before = session.config.stash.get(CHECKOUT, None)
+    if before is None:
+        return
+    after = checkout_files()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = f"the tests changed the checkout ({len(changed)} files, e.g. {', '.join(changed[:5])}): tests must write only to temporary folders"
+        if reporter:
+            reporter.write_line(f"ERROR: {text}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """Each test runs in its own empty folder: a default output (results/...) lands there."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 def pytest_collection_modifyitems(items):

@@ -101,7 +101,7 @@ def test_run_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tmp_path
     args = ("run", "--task", "ptb", "--data-dir", data_dir, "--model", tiny_model_dir, "--output", out, "--quiet")
     assert run(*args, "--limit", 3).exit_code == 0
     before = out.read_text()
-    assert_usage_error(run(*args, "--limit", 2), "data.limit 3 != 2): kept it; pass --force")
+    assert_usage_error(run(*args, "--limit", 2), "documents (--limit) 3 != 2): kept it; pass --force")
     assert out.read_text() == before
     assert run(*args, "--limit", 3).exit_code == 0  # the same config is simply rerun
     result = run(*args, "--limit", 2, "--force")
