@@ -1,9 +1,16 @@
+"""What every test file shares: the real data, the tiny models, a session cache of loaded
+models, and the CLI helpers (``from conftest import run, assert_usage_error``)."""
+import dataclasses
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from gpt2eval.testing import save_tiny_gpt2
+import gpt2eval.models.loading
+from gpt2eval.cli import main
+from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -37,6 +44,31 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fresh_load: load_model really loads (the session cache of loaded models is off)")
+
+
+# --- the CLI, in-process --------------------------------------------------------------
+
+def run(*args, **kwargs):
+    """``gpt2eval ARGS`` through click's CliRunner (arguments may be paths or numbers)."""
+    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+
+
+def assert_usage_error(result, fragment, ignore=(), stderr=False):
+    """Exit 2 with one line ``error: ...`` that names ``fragment``, and no traceback.
+    ``ignore``: prefixes of other lines allowed beside it (warnings); ``stderr``: look only
+    there (stdout may have reported work done before the error)."""
+    assert result.exit_code == 2, result.output
+    text = result.stderr if stderr else result.output
+    lines = [x for x in text.splitlines() if x.strip() and not (ignore and x.startswith(tuple(ignore)))]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+# --- data and models ------------------------------------------------------------------
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not SHARED_DATA.is_dir():
@@ -48,5 +80,47 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A tiny random GPT-2 (context 128) with the real tokenizer, saved to disk."""
-    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2")
+    """A tiny random GPT-2 (context 128) whose vocabulary is GPT-2's BPE cut to 1,024 tokens
+    (gpt2eval.testing): for every test where the vocabulary is not the point."""
+    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2", vocab_size=SMALL_VOCAB_SIZE)
+
+
+@pytest.fixture(scope="session")
+def gpt2_model_dir(tmp_path_factory) -> Path:
+    """The same tiny GPT-2 with the real 50,257-token BPE (seed 0, as in the CI baseline and
+    bench/): for exact token counts and ids, and numbers pinned against other tools."""
+    return save_tiny_gpt2(tmp_path_factory.mktemp("gpt2-vocab") / "tiny-gpt2")
+
+
+# --- a session cache of loaded models ---------------------------------------------------
+# About 60 CLI tests load the same tiny model. In-process, `load_model` hands back the model
+# loaded for the same ModelConfig and the same files (name, size, mtime of each), as a new
+# LoadedModel around the shared (eval-mode, never trained) module and tokenizer. Hub ids,
+# failed loads (their errors are what tests check) and subprocesses are never cached.
+# A test about loading itself takes `@pytest.mark.fresh_load`.
+_real_load_model = gpt2eval.models.loading.load_model
+_loaded: OrderedDict = OrderedDict()
+_MAX_LOADED = 8  # tests that build their own model in tmp_path load it once or twice
+
+
+def _files_state(folder: Path) -> tuple:
+    return tuple(sorted((p.name, s.st_size, s.st_mtime_ns, s.st_ino) for p in folder.iterdir() for s in [p.stat()]))
+
+
+def load_model_cached(cfg):
+    folder = Path(cfg.model)
+    if not folder.is_dir():
+        return _real_load_model(cfg)
+    key = (cfg, str(folder.resolve()), _files_state(folder))
+    if key not in _loaded:
+        _loaded[key] = _real_load_model(cfg)
+        while len(_loaded) > _MAX_LOADED:
+            _loaded.popitem(last=False)
+    _loaded.move_to_end(key)
+    return dataclasses.replace(_loaded[key])
+
+
+@pytest.fixture(autouse=True)
+def _session_model_cache(request, monkeypatch):
+    if request.node.get_closest_marker("fresh_load") is None:
+        monkeypatch.setattr(gpt2eval.models.loading, "load_model", load_model_cached)

@@ -3,14 +3,13 @@ verification table, and the resumable `gpt2eval reproduce`."""
 import hashlib
 import json
 import re
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
 import gpt2eval.models.loading
-from gpt2eval.cli import main
 from gpt2eval.data.files import HubDataset
 from gpt2eval.pipeline.download import Fetched
 from gpt2eval.tasks.cbt import CBTCN
@@ -18,17 +17,11 @@ from gpt2eval.tasks.characters import Text8
 from gpt2eval.tasks.ptb import PTB
 from gpt2eval.commands.reproduce import table3_tasks
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import assert_usage_error as usage_error, run
 
 
-def assert_usage_error(result, fragment):
-    """Exit 2 and one line on stderr (stdout may have reported what was fetched before)."""
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
-    assert "Traceback" not in result.output
+# Exit 2 and one line on stderr (stdout may have reported what was fetched before).
+assert_usage_error = partial(usage_error, stderr=True)
 
 
 def parquet(path, **columns):

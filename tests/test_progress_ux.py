@@ -3,16 +3,12 @@ detok-check's first difference; --log-samples for every task."""
 import io
 import json
 
-from click.testing import CliRunner
 
 from gpt2eval.engine import progress as progress_module
-from gpt2eval.cli import main
 from gpt2eval.commands.run import first_difference
 from gpt2eval.engine.progress import Progress
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import run
 
 
 class Clock:

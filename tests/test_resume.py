@@ -10,18 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.models.fingerprint import weights_sha256
 from gpt2eval.results.files import write_json
 from gpt2eval.testing import save_tiny_gpt2
 
+from conftest import run
+
 GPT2EVAL = [sys.executable, "-m", "gpt2eval"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def committed(db: Path) -> int:
