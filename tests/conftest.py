@@ -5,12 +5,23 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
+# One CPU thread per test process, subprocesses (torchrun, kill -9) included, set before torch
+# loads: tiny models run as fast on one thread, and the cores go to pytest-xdist workers. Idle
+# OpenMP threads sleep instead of spinning: on a busy 2-core machine, spinning threads made a
+# 800-sentence PTB run take 39 s instead of 3 s. The one property that threads could break
+# (bit-identical scores across batch sizes) is tested with every core: `all_cpu_threads`.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pytest
+import torch
 from click.testing import CliRunner
 
 import gpt2eval.models.loading
 from gpt2eval.cli import main
 from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # in case something imported torch first
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -68,6 +79,16 @@ def assert_usage_error(result, fragment, ignore=(), stderr=False):
 
 
 # --- data and models ------------------------------------------------------------------
+
+
+@pytest.fixture
+def all_cpu_threads():
+    """As many torch threads as the machine has cores, for this test only."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(before)
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

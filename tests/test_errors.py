@@ -119,7 +119,8 @@ def test_run_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tmp_path
 
 
 def test_reproduce_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tmp_path):
-    args = ("reproduce", "--tasks", "ptb", "--data-dir", data_dir, "--model", tiny_model_dir, "--output", tmp_path, "--quiet")
+    args = ("reproduce", "--tasks", "ptb", "--data-dir", data_dir, "--model", tiny_model_dir, "--output", tmp_path, "--quiet",
+            "--no-report")  # the table and figures: test_reproduce_ux.py
     assert run(*args, "--limit", 3).exit_code == 0
     before = (tmp_path / "ptb.json").read_text()
     result = run(*args, "--limit", 2)
