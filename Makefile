@@ -20,6 +20,8 @@ BATCH_SIZE ?= 8
 DATA_DIR ?=
 LIMIT ?=
 FORCE ?=
+# SAVE_TOKENS=1: also <task>.tokens.parquet per task, for `gpt2eval report RESULTS/<model>`.
+SAVE_TOKENS ?=
 RESULTS ?= results
 GPT2EVAL := $(BIN)/gpt2eval
 # $(call q,TEXT): TEXT as ONE shell word, whatever it holds (quotes, $, ;, spaces). Every
@@ -28,7 +30,7 @@ q = '$(subst ','\'',$(1))'
 REPRODUCE_OPTS = --model $(call q,$(MODEL)) --device $(call q,$(DEVICE)) --dtype $(call q,$(DTYPE)) \
 	--batch-size $(call q,$(BATCH_SIZE)) --results-dir $(call q,$(RESULTS)) \
 	$(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR))) $(if $(LIMIT),--limit $(call q,$(LIMIT))) \
-	$(if $(filter 1 yes true,$(FORCE)),--force)
+	$(if $(filter 1 yes true,$(FORCE)),--force) $(if $(filter 1 yes true,$(SAVE_TOKENS)),--save-tokens)
 
 .PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline sensitivity
 

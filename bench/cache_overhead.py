@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpt2eval.engine.store import FILENAME, Cache
+from gpt2eval.engine.store import FILENAME, WorkUnitStore
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
 from gpt2eval.models.fingerprint import model_fingerprint
 from gpt2eval.engine.lm import LM
@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--unit-tokens", type=int, default=UNIT_TOKENS)
+    ap.add_argument("--work-unit-tokens", type=int, default=UNIT_TOKENS)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     model = args.model
@@ -49,8 +49,8 @@ def main():
     nll = {}
     for _ in range(args.repeats):
         for mode in ("off", "on"):
-            cache = Cache(Path(tempfile.mkdtemp()) / FILENAME) if mode == "on" else None
-            runner = Runner(fingerprint, cache, unit_tokens=args.unit_tokens)
+            cache = WorkUnitStore(Path(tempfile.mkdtemp()) / FILENAME) if mode == "on" else None
+            runner = Runner(fingerprint, cache, unit_tokens=args.work_unit_tokens)
             start = time.perf_counter()
             sums = task.evaluate(docs, LM(loaded, window, runner=runner))
             seconds[mode].append(time.perf_counter() - start)
@@ -58,7 +58,7 @@ def main():
             units = runner.report(mode)["units"]
     off, on = statistics.median(seconds["off"]), statistics.median(seconds["on"])
     n_tokens = sum(s["n_tokens"] for s in sums)
-    print(f"{args.task} --limit {args.limit}: {n_tokens:,} tokens, {units} units of {args.unit_tokens} tokens, "
+    print(f"{args.task} --limit {args.limit}: {n_tokens:,} tokens, {units} units of {args.work_unit_tokens} tokens, "
           f"batch {args.batch_size}, {model}, device {loaded.device}, median of {args.repeats}")
     print(f"cache off  {off:8.2f} s   ({', '.join(f'{s:.2f}' for s in seconds['off'])})")
     print(f"cache on   {on:8.2f} s   ({', '.join(f'{s:.2f}' for s in seconds['on'])})")

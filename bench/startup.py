@@ -1,4 +1,6 @@
-"""Start-up time of `gpt2eval --help` and `gpt2eval tasks` (target: under 0.5 s).
+"""Start-up time of `gpt2eval --help`, `gpt2eval tasks` and `gpt2eval run --help` (target: under 0.5 s).
+
+`run --help` loads every registered task to list the options they declare; `--help` loads none.
 
     python bench/startup.py [--repeat 10] [--source DIR ...]
 
@@ -36,10 +38,10 @@ def main() -> None:
     parser.add_argument("--source", action="append", default=[], help="a gpt2eval source tree to time (repeatable)")
     opts = parser.parse_args()
     for source in opts.source or [None]:
-        for args in (["--help"], ["tasks"]):
+        for args in (["--help"], ["tasks"], ["run", "--help"]):
             # Interleaved per source would be fairer still; the load of a shared machine drifts.
             t = timed(args, source, opts.repeat)
-            print(f"{source or 'installed'}: gpt2eval {' '.join(args):7s} min {min(t):.2f} s, median {statistics.median(t):.2f} s")
+            print(f"{source or 'installed'}: gpt2eval {' '.join(args):10s} min {min(t):.2f} s, median {statistics.median(t):.2f} s")
 
 
 if __name__ == "__main__":

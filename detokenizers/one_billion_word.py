@@ -31,12 +31,17 @@ spaces, and which of an odd number of single quotes (`'`) open and which close.
 """
 
 import re
+from functools import lru_cache
 
-from sacremoses import MosesDetokenizer, MosesTokenizer
 
-# Building these loads word lists and compiles many regexes; do it once per process.
-_MOSES_DETOK = MosesDetokenizer(lang="en")
-_MOSES_TOK = MosesTokenizer(lang="en")
+@lru_cache(maxsize=None)
+def _moses():
+    """(detokenizer, tokenizer): building them loads word lists and compiles many regexes, so
+    once per process, and only when used (the 1BW task imports this module, `gpt2eval
+    --help` must not pay for sacremoses)."""
+    from sacremoses import MosesDetokenizer, MosesTokenizer
+
+    return MosesDetokenizer(lang="en"), MosesTokenizer(lang="en")
 
 # Moses tokens are space-separated, so a slash token always has a space on each side
 # unless it starts or ends the line.
@@ -68,7 +73,7 @@ def _restore_period_runs(text: str) -> str:
 
 def _moses_detokenize(tokens: list[str]) -> str:
     # unescape=False: the file holds no XML entities, so a literal `&amp;` must stay.
-    return _MOSES_DETOK.detokenize(tokens, unescape=False)
+    return _moses()[0].detokenize(tokens, unescape=False)
 
 
 def _detokenize_quotes(tokens: list[str]) -> str:
@@ -103,4 +108,4 @@ def tokenize(line: str) -> str:
     line = _LINE_START_QUOTE.sub("' ", line)
     line = _FINAL_MONTH.sub(r"\1 .", line)
     # Moses leaves a trailing space after a line-final quote; 1BW lines have none.
-    return _MOSES_TOK.tokenize(line, escape=False, return_str=True).strip()
+    return _moses()[1].tokenize(line, escape=False, return_str=True).strip()

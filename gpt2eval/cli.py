@@ -6,7 +6,7 @@ import click
 from gpt2eval.commands.cache import cache
 from gpt2eval.commands.figures import plot, sweep_stride
 from gpt2eval.commands.overlap import overlap
-from gpt2eval.commands.report import compare, table
+from gpt2eval.commands.report import compare, report, table
 from gpt2eval.commands.reproduce import download, reproduce
 from gpt2eval.commands.run import detok_check, list_tasks, run
 from gpt2eval.commands.sensitivity import sensitivity
@@ -42,3 +42,4 @@ for command in (run, detok_check, list_tasks, table, compare, plot, sweep_stride
     main.add_command(command)
 main.add_command(overlap)  # gpt2eval/commands/overlap.py
 main.add_command(cache)
+main.add_command(report)  # gpt2eval/commands/report.py

@@ -1,12 +1,17 @@
 """Run configuration: one frozen dataclass per concern, mirrored one-to-one by CLI options.
 
-Every field lands in every result file (``dataclasses.asdict``), so a number can always be
-traced back to the exact protocol that produced it.
+Every field lands in every result file (``dataclasses.asdict``; the data config as
+``DataConfig.record``), so a number can always be traced back to the exact protocol that
+produced it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Union
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, Optional, Union
+
+# The peers whose reading of the protocol a --preset applies (gpt2eval.pipeline.presets).
+PRESETS = ("paper", "lm-eval", "megatron")
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,11 @@ class WindowConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the data comes from and which protocol choices a task makes with it.
+    """Where the data comes from, and the task options given (by the user or the preset).
 
-    Tasks declare which of the protocol fields they read (``Task.options``); setting one a
-    task does not read is an error rather than a silent no-op.
+    Task options are declared by the tasks that read them (``Task.options``, see
+    ``gpt2eval.engine.options``); this config only carries their values, by name. A task
+    refuses an option it does not declare rather than ignoring it.
     """
 
     preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given (None: paper)
@@ -43,22 +49,40 @@ class DataConfig:
     detokenizer: Optional[str] = "default"  # default | none | megatron (where the task has a peer's); None: the preset's
     allow_data_mismatch: bool = False  # score data whose sha256 differs from the published one
     exclude_overlap: Optional[str] = None  # an overlap JSON: score only the clean documents
-    # Protocol options below: None means "the task's documented default".
-    unit: Optional[str] = None  # text: word | token | char | byte
-    split: Optional[str] = None  # cbt: valid | test
-    join: Optional[str] = None  # 1bw: how sentences form the stream
-    stopword_topk: Optional[int] = None  # lambada: first tokens tried by the stop-word filter
-    lambada_format: Optional[str] = None  # lambada: openai | as-is | lm-eval
-    stopword_filter: Optional[str] = None  # lambada: word | token (bflm)
-    stopwords: Optional[str] = None  # lambada: nltk179 | nltk127
-    cbt_join: Optional[str] = None  # cbt: space | newline
-    word_count: Optional[str] = None  # ptb, wikitext: paper | megatron (the denominator's words)
+    # Task options given, as sorted (name, value) pairs (a dict is accepted); None is "not
+    # given", so it is left out and the task's default (or the preset's value) applies.
+    options: tuple = ()
+
+    def __post_init__(self):
+        given = {k: v for k, v in dict(self.options).items() if v is not None}
+        object.__setattr__(self, "options", tuple(sorted(given.items(), key=lambda kv: kv[0])))
+
+    def option(self, name: str) -> Any:
+        """The value given for task option ``name``, or None."""
+        return dict(self.options).get(name)
+
+    def with_options(self, values: Mapping[str, Any]) -> "DataConfig":
+        """This config with ``values`` given too (a None removes one)."""
+        return replace(self, options={**dict(self.options), **values})
+
+    def record(self) -> dict:
+        """What a result file holds as ``config.data``: the fields, then each given option by name."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
+        return {**out, **dict(self.options)}
+
+    @classmethod
+    def from_record(cls, record: Mapping, option_names) -> "DataConfig":
+        """The config a result's ``config.data`` was run with: its fields, and its values of the
+        options in ``option_names`` (other keys are options this version does not know)."""
+        known = {f.name for f in fields(cls)} - {"options"}
+        return cls(**{k: v for k, v in record.items() if k in known},
+                   options={k: v for k, v in record.items() if k in option_names})
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """How a run is carried out: never what it computes (a cached unit is bit-identical)."""
 
-    cache: bool = True  # keep finished work units, so a killed run resumes where it stopped
-    cache_dir: Optional[str] = None  # None: beside the output
-    unit_tokens: int = 8192  # input tokens per work unit: at most this much work is lost to a kill
+    resume: bool = True  # keep finished work units in the work-unit store, so a killed run resumes
+    store_dir: Optional[str] = None  # the work-unit store's folder; None: beside the output
+    work_unit_tokens: int = 8192  # input tokens per work unit: at most this much work is lost to a kill

@@ -74,3 +74,38 @@ def save_tiny_gpt2(path: Path, seed: int = 0, n_layer: int = 2, n_embd: int = 64
     tok.model_max_length = n_positions
     tok.save_pretrained(path)
     return path
+
+
+def bytelevel_tokenizer(texts, vocab_size: int = 2000):
+    """A small byte-level BPE trained offline on ``texts`` (strings), GPT-2 style: another
+    tokenization of the same text, for comparing two models token by token."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import GPT2TokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    tok.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
+    return GPT2TokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+
+
+def save_tiny_bytelevel_gpt2(path: Path, texts, vocab_size: int = 2000, seed: int = 0, n_layer: int = 2, n_embd: int = 64,
+                             n_positions: int = 128) -> Path:
+    """A random 2-layer GPT-2 with its own small byte-level BPE (``bytelevel_tokenizer``)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tok = bytelevel_tokenizer(texts, vocab_size)
+    torch.manual_seed(seed)
+    config = GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=4, n_positions=n_positions, vocab_size=len(tok),
+                        bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    model = GPT2LMHeadModel(config).eval()
+    path = Path(path)
+    model.save_pretrained(path)
+    tok.model_max_length = n_positions
+    tok.save_pretrained(path)
+    return path

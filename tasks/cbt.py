@@ -21,14 +21,16 @@ correct / questions; the mean rule is reported alongside as ``acc_token_mean``.
 
 Text the model sees: every sentence detokenized on its own, joined by one space (they are
 consecutive prose; CBT kept no paragraph breaks, so a newline would be invented), then the
-query, also after a space (``--cbt-join newline`` puts a line break there instead). The FILLED query is detokenized whole and cut where the
+query, also after a space (``--cbt-join newline`` puts a line break there instead). The
+FILLED query is detokenized whole and cut where the
 candidate starts, so context + continuation is exactly one detokenized text; the space
 before the candidate opens the continuation, as GPT-2's BPE attaches it to the word. No
 <|endoftext|> prefix: the context is a mid-book excerpt, not a document start.
 
-Data: ``--split valid`` (default, 2,000 questions: the paper's choice, since a test-set book
-is in WebText) or ``test`` (2,500). With --data-dir the file is ``cbt/<name>`` or, as in
-the original CBTest.tgz, ``CBTest/data/<name>``. Without it, hub ``cam-cst/cbt``, plain
+Data: ``--cbt-split valid`` (default, 2,000 questions: the paper's choice, since a test-set
+book is in WebText) or ``test`` (2,500); the flag was ``--split``. With --data-dir the file
+is ``cbt/<name>`` or, as in the original CBTest.tgz, ``CBTest/data/<name>``. Without it,
+hub ``cam-cst/cbt``, plain
 parquet on its main branch since "Convert dataset to Parquet (#4)":
 ``<CN|NE>/<validation|test>-00000-of-00001.parquet`` (layout read from the repository
 listing huggingface.co/datasets/cam-cst/cbt/tree/97a933d.../CN; only the one split's file
@@ -45,12 +47,18 @@ import sys
 from dataclasses import dataclass, replace
 
 from gpt2eval.data.files import find_file, hub_label, load_hub_column, parquet_files, read_text
+from gpt2eval.detokenizers import cbt as cbt_detokenizer
 from gpt2eval.errors import UsageError
+from gpt2eval.engine.options import Option
 from gpt2eval.engine.task import Document, Task
 
 BLANK = "XXXXX"
 JOINS = {"space": " ", "newline": "\n"}  # --cbt-join: between sentences, and before the query
 SPLITS = {"valid": ("valid_2000ex", 2_000, "validation"), "test": ("test_2500ex", 2_500, "test")}
+SPLIT = Option("cbt_split", choices=tuple(SPLITS), default="valid", old_names=("split",), selects_data=True,
+               help="the questions: valid (2,000, the paper's: a test book is in WebText) | test (2,500)")
+JOIN = Option("cbt_join", choices=tuple(JOINS), default="space",
+              help="how the 20 context sentences and the query are joined: space | newline")
 RELEASE_DIR = "CBTest/data"  # where CBTest.tgz puts the files
 HUB_COLUMNS = ("sentences", "question", "answer", "options")
 
@@ -107,24 +115,18 @@ class CBTCN(Task):
     document_name = "question"  # 20 sentences, a query and 10 candidates
     description = "Children's Book Test, common nouns (validation), 10-way cloze by sum of log-probs"
     metric = "acc"
-    unit = "question"
+    counts = "question"
     denominator = 2_000
-    detokenizer = "cbt"
-    file = "cbt/cbtest_CN_valid_2000ex.txt"  # the defaults; __init__ picks the --split's
+    detokenizer = cbt_detokenizer
+    file = "cbt/cbtest_CN_valid_2000ex.txt"  # the defaults; __init__ picks the --cbt-split's
     hub = parquet_files("cam-cst/cbt", "main", "question", "validation", validation="CN/validation-00000-of-00001.parquet",
                         test="CN/test-00000-of-00001.parquet")
-    options = ("split", "cbt_join")
-    defaults = {"split": "valid", "cbt_join": "space"}
+    options = (SPLIT, JOIN)
 
     def __init__(self, data):
         super().__init__(data)
-        split = self.option("split")
-        if split not in SPLITS:
-            raise UsageError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
-        if self.option("cbt_join") not in JOINS:
-            raise UsageError(f"--cbt-join {self.option('cbt_join')!r} is not one of {', '.join(JOINS)}")
         self.join = JOINS[self.option("cbt_join")]
-        infix, self.denominator, hub_split = SPLITS[split]
+        infix, self.denominator, hub_split = SPLITS[self.option("cbt_split")]
         self.file = f"cbt/cbtest_{self.file.split('_')[1]}_{infix}.txt"  # CN or NE
         self.hub = replace(self.hub, split=hub_split)
 
@@ -135,7 +137,7 @@ class CBTCN(Task):
     def documents(self) -> list[Document]:
         questions = self.read_file() if self.data.data_dir else self.read_hub()
         if len(questions) != self.denominator:
-            print(f"warning: {self.name}: {len(questions):,} questions, the {self.option('split')} split has "
+            print(f"warning: {self.name}: {len(questions):,} questions, the {self.option('cbt_split')} split has "
                   f"{self.denominator:,}: results are not comparable to the paper", file=sys.stderr)
         return [self.document(i, q) for i, q in enumerate(self.limited(questions))]
 
@@ -206,12 +208,39 @@ class CBTCN(Task):
             for j, score in zip(js, item_scores):
                 scores[j] = score
         self._scored = (docs, scores)  # for samples()
+        if self.save_tokens:
+            self.token_rows = self.candidate_rows(docs, scores, pairs, lm)
         sums, at = [], 0
         for d in docs:
             k = len(d.extra["pairs"])
             sums.append(self.question_sums(d, scores[at : at + k], pairs[at : at + k], lm.max_length))
             at += k
         return sums
+
+    @staticmethod
+    def candidate_rows(docs, scores, pairs, lm):
+        """Rows for ``--save-tokens``: one per candidate, its summed NLL over the continuation."""
+        import numpy as np
+
+        from gpt2eval.engine.tokens import TokenRows
+
+        cols: dict[str, list] = {k: [] for k in ("doc", "candidate_index", "candidate", "answer", "chosen", "nll", "n_tokens",
+                                                 "context", "continuation", "orig_start", "orig_end")}
+        at = 0
+        for i, d in enumerate(docs):
+            k = len(d.extra["pairs"])
+            total = [float(s.nll.sum()) for s in scores[at : at + k]]
+            chosen = int(np.argmin(total))
+            blank = d.original.rfind(BLANK)  # in the query line, the file's last line
+            for c, (score, (ctx, cont), (_, text)) in enumerate(zip(scores[at : at + k], pairs[at : at + k], d.extra["pairs"])):
+                for name, value in (("doc", i), ("candidate_index", c), ("candidate", d.extra["candidates"][c]),
+                                    ("answer", c == d.extra["answer_index"]), ("chosen", c == chosen),
+                                    ("nll", total[c]), ("n_tokens", len(score.nll)),
+                                    ("context", int(lm.continuation_contexts(len(ctx), len(cont))[0])), ("continuation", text),
+                                    ("orig_start", blank), ("orig_end", blank + len(BLANK))):
+                    cols[name].append(value)
+            at += k
+        return TokenRows("cbt", cols)
 
     @staticmethod
     def question_sums(doc: Document, scores, pairs, max_length: int) -> dict:

@@ -74,7 +74,7 @@ def chunk_bounds(data: bytes, size: int) -> list[tuple[int, int]]:
 class CharacterTask(StreamTask):
     """Shared loading for enwik8 and text8; subclasses set the file, sha256 and hub source."""
 
-    options = ("data_file",)
+    reads_data_file = True
     split_size: ClassVar[int] = 5_000_000
     full_size: ClassVar[int] = 100_000_000
     chunk_size: ClassVar[int] = 100_000
@@ -102,7 +102,7 @@ class CharacterTask(StreamTask):
         if self.data.data_file:
             data = read_bytes(Path(self.data.data_file), self.record)
             if len(data) == self.split_size:
-                self.source = f"pre-split file ({self.split_size:,} {self.unit}s)"
+                self.source = f"pre-split file ({self.split_size:,} {self.counts}s)"
                 return self._split_done(data)
             self._check_whole(data, f"--data-file {self.data.data_file}")
         elif self.data.data_dir:
@@ -110,7 +110,7 @@ class CharacterTask(StreamTask):
             self._check_whole(data, str(self.record.files[-1]["path"]))
         else:
             data = self._whole_from_hub()
-        self.source = f"{self.source or 'full file'}, last {self.split_size:,} {self.unit}s"
+        self.source = f"{self.source or 'full file'}, last {self.split_size:,} {self.counts}s"
         return self._split_done(last_split(data, self.split_size, self.full_size))
 
     def _split_done(self, split: bytes) -> bytes:
@@ -152,7 +152,7 @@ class CharacterTask(StreamTask):
     def documents(self) -> list[Document]:
         split = self.split_data()
         docs = [
-            Document(id=f"{self.unit}s-{lo}", text=split[lo:hi].decode("utf-8", "surrogateescape"), n_units=hi - lo)
+            Document(id=f"{self.counts}s-{lo}", text=split[lo:hi].decode("utf-8", "surrogateescape"), n_units=hi - lo)
             for lo, hi in chunk_bounds(split, self.chunk_size)
         ]
         assert sum(d.n_units for d in docs) == len(split) == self.split_size, "chunks must tile the split exactly"
@@ -174,7 +174,7 @@ class Enwik8(CharacterTask):
     document_name = "100,000-byte chunk"
     description = "enwik8 test (last 5,000,000 bytes of enwik8), raw bytes, bits per byte"
     metric = "bits_per_byte"
-    unit = "byte"
+    counts = "byte"
     denominator = 5_000_000
     file = "enwik8/enwik8"
     url = "http://mattmahoney.net/dc/enwik8.zip"
@@ -198,6 +198,11 @@ class Enwik8(CharacterTask):
         nll = np.bincount(owner, weights=scores.nll, minlength=n)
         n_tokens = np.bincount(owner, minlength=n)
         n_greedy = np.bincount(owner, weights=scores.greedy.astype(np.float64), minlength=n)
+        if self.save_tokens:  # the rows' spans count characters of the chunks' text, as everywhere
+            from gpt2eval.engine.tokens import stream_rows
+
+            self.token_rows = stream_rows([len(d.text) for d in docs], char_starts("".join(d.text for d in docs), starts), ids,
+                                          lm.first_scored, owner, scores.nll, scores.greedy, lm.stream_contexts(len(ids)))
         return [
             {
                 "nll_nats": float(nll[i]),
@@ -217,7 +222,7 @@ class Text8(CharacterTask):
     document_name = "100,000-character chunk"
     description = "text8 test (last 5,000,000 characters of text8), bits per character"
     metric = "bits_per_char"
-    unit = "char"
+    counts = "char"
     denominator = 5_000_000
     file = "text8/text8"
     url = "http://mattmahoney.net/dc/text8.zip"
@@ -267,6 +272,18 @@ def encode_bytes(lm: LM, data: bytes) -> tuple[list[int], np.ndarray]:
         raise UsageError(f"the tokens do not give back the exact bytes: {NEEDS_BYTE_BPE}")
     lengths = np.fromiter((len(token_bytes[t]) for t in ids), dtype=np.int64, count=len(ids))
     return ids, np.cumsum(lengths) - lengths
+
+
+def char_starts(text: str, byte_starts: np.ndarray) -> np.ndarray:
+    """Byte offsets into ``text.encode("utf-8", "surrogateescape")`` as character offsets
+    into ``text`` (a token that starts inside a character: that character)."""
+    import numpy as np
+
+    if text.isascii():
+        return np.asarray(byte_starts, dtype=np.int64)
+    widths = np.fromiter((len(c.encode("utf-8", "surrogateescape")) for c in text), dtype=np.int64, count=len(text))
+    char_at = np.concatenate([[0], np.cumsum(widths)])  # (len(text) + 1,) byte offset of each character
+    return np.searchsorted(char_at, np.asarray(byte_starts, dtype=np.int64), side="right") - 1
 
 
 def _byte_token(vocab: dict, byte: int) -> int:

@@ -81,13 +81,14 @@ from functools import lru_cache
 from importlib import resources
 
 from gpt2eval.data.files import parquet_files
+from gpt2eval.detokenizers import lambada as lambada_detokenizer
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.greedy import predict_words
 from gpt2eval.engine.greedy_token import STEPS, token_filter_words
 from gpt2eval.engine.lm import LM
+from gpt2eval.engine.options import Option
+from gpt2eval.engine.stream import lines_of
 from gpt2eval.engine.task import Document, Task
-
-from gpt2eval.tasks.wikitext import lines_of
 
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
@@ -95,6 +96,18 @@ FORMATS = ("openai", "as-is", "lm-eval")
 FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
 STOPWORD_FILES = {"nltk179": "data/resources/stopwords_en.txt", "nltk127": "data/resources/stopwords_en_nltk127.txt"}
 CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
+
+FORMAT = Option(
+    "lambada_format", choices=FORMATS, default="openai", presets={"paper": "openai", "lm-eval": "lm-eval", "megatron": "as-is"},
+    absent_means="as-is",  # results from before the option were scored as they are
+    help="what the model sees: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split)",
+)
+FILTER = Option("stopword_filter", choices=tuple(FILTERS), default="word",
+                help="word (complete words from the top-k first tokens) | token (bflm's, token by token)")
+STOPWORDS = Option("stopwords", choices=tuple(STOPWORD_FILES), default="nltk179",
+                   help="the stop-word list: nltk179 (NLTK's English list) | nltk127 (its older list, bflm's)")
+TOPK = Option("stopword_topk", type=int, minimum=1, default=lambda values: FILTERS[values["stopword_filter"]], variants=(),
+              help="first tokens the stop-word filter may try [default: 10 under --stopword-filter word, 128 under token]")
 
 
 @lru_cache(maxsize=None)
@@ -159,40 +172,37 @@ class Lambada(Task):
     document_name = "passage"
     description = "LAMBADA, OpenAI's test set (lambada_test.jsonl): last-word PPL and stop-word-filtered accuracy"
     metric = "perplexity"
-    unit = "word"
+    counts = "word"
     denominator = 5_153
-    options = ("stopword_topk", "lambada_format", "stopword_filter", "stopwords")
-    defaults = {"lambada_format": "openai", "stopword_filter": "word", "stopwords": "nltk179"}
+    options = (FORMAT, FILTER, STOPWORDS, TOPK)
     megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
-    reads_eos_prefix = True  # under --lambada-format as-is
     file = "lambada/lambada_test.jsonl"
     hub = parquet_files("EleutherAI/lambada_openai", "refs/convert/parquet", "text", "test",
                         test="default/test/0000.parquet")
 
     def __init__(self, data):
         super().__init__(data)
-        for name, allowed in (("lambada_format", FORMATS), ("stopword_filter", FILTERS), ("stopwords", STOPWORD_FILES)):
-            if name in self.options and self.option(name) not in allowed:
-                raise UsageError(f"--{name.replace('_', '-')} {self.option(name)!r} is not one of {', '.join(allowed)}")
-        if self.topk < 1:
-            raise UsageError(f"--stopword-topk {self.topk} must be >= 1")
         self._samples: list[dict] | None = None
+
+    @classmethod
+    def reads_eos_prefix(cls, values) -> bool:
+        """Only as-is contexts start with <|endoftext|>: openai's and lm-eval's have their own start."""
+        return values.get("lambada_format", "as-is") == "as-is"
 
     @property
     def format(self) -> str:
-        return self.option("lambada_format") if "lambada_format" in self.options else "as-is"
+        return self.values.get("lambada_format", "as-is")
 
     @property
     def topk(self) -> int:
         """First tokens the filter may try: the user's, else the filter's default."""
-        given = self.data.stopword_topk
-        return FILTERS[self.option("stopword_filter")] if given is None else given
+        return self.option("stopword_topk")
 
     @property
     def protocol(self) -> dict:
         words, digest = stopwords(self.option("stopwords"))
         stop = {"source": f"NLTK English stop words ({self.option('stopwords')})", "count": len(words), "sha256": digest}
-        out = {**super().protocol, "stopword_topk": self.topk, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
+        out = {**super().protocol, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
         if self.option("stopword_filter") == "token":
             out["token_filter_steps"] = STEPS
         return out
@@ -264,6 +274,8 @@ class Lambada(Task):
         else:
             scores = lm.score_continuations(pairs)
             greedy, filtered, ranks = self.predictions(lm, contexts)
+        if self.save_tokens:
+            self.token_rows = self.target_rows(docs, pairs, contexts, scores, greedy, filtered, lm)
         sums, self._samples = [], []
         for d, (ctx, _), score, g, f, rank in zip(docs, pairs, scores, greedy, filtered, ranks):
             gold = bare(d.extra["target"])
@@ -298,6 +310,41 @@ class Lambada(Task):
             )
         return sums
 
+    def target_rows(self, docs, pairs, contexts, scores, greedy, filtered, lm):
+        """Token rows (``--save-tokens``): each target token, with its passage's predictions."""
+        import numpy as np
+
+        from gpt2eval.engine.tokens import TokenRows
+
+        cols: dict[str, list] = {k: [] for k in ("doc", "token_id", "start", "end", "nll", "greedy", "context", "target",
+                                                 "predicted", "greedy_word", "correct", "correct_stopword")}
+        for i, (d, (_, cont), ctx, score, g, f) in enumerate(zip(docs, pairs, contexts, scores, greedy, filtered)):
+            starts = self.continuation_starts(d, cont, lm)
+            k = len(cont)
+            cols["doc"] += [i] * k
+            cols["token_id"] += list(cont)
+            cols["start"] += starts
+            cols["end"] += starts[1:] + [len(d.text)]
+            cols["nll"].append(score.nll)
+            cols["greedy"].append(score.greedy)
+            cols["context"].append(lm.continuation_contexts(len(ctx), k))
+            for name, value in (("target", d.extra["target"]), ("predicted", f), ("greedy_word", g),
+                                ("correct", bool(score.greedy.all())), ("correct_stopword", bare(f) == bare(d.extra["target"]))):
+                cols[name] += [value] * k
+        for name in ("nll", "greedy", "context"):
+            cols[name] = np.concatenate(cols[name]) if cols[name] else np.zeros(0)
+        return TokenRows("lambada", cols)
+
+    def continuation_starts(self, d: Document, cont: list[int], lm: LM) -> list[int]:
+        """Where each continuation token starts in the passage's scored text ``d.text``."""
+        if self.format == "lm-eval":  # the continuation's ids are the tail of the whole text's
+            ids, starts = lm.encode_with_offsets(d.text)
+        else:  # encoded alone, after the context
+            ids, starts = lm.encode_with_offsets(d.extra["continuation"])
+            starts = [s + len(d.extra["context"]) for s in starts]
+        assert list(ids[len(ids) - len(cont):]) == list(cont), f"{d.id}: continuation tokens not found in its text"
+        return list(starts[len(starts) - len(cont):])
+
     def samples(self) -> list[dict] | None:
         """Per-passage records of the last ``evaluate`` call (for ``--log-samples``)."""
         return self._samples
@@ -319,11 +366,11 @@ class Lambada(Task):
 class LambadaStandard(Lambada):
     name = "lambada-standard"
     description = "LAMBADA, original release (lambada_test_plain_text.txt), detokenized; not the paper's setting"
-    detokenizer = "lambada"
+    detokenizer = lambada_detokenizer
     file = "lambada/lambada_test_plain_text.txt"
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
     hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
-    options = ("stopword_topk", "stopword_filter", "stopwords")  # always as-is: its own detokenizer
+    options = (FILTER, STOPWORDS, TOPK)  # always as-is: its own detokenizer
 
     def passages(self) -> list[str]:
         return lines_of(self.original_text())

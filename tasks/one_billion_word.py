@@ -4,7 +4,7 @@ Denominator: 159,658 = 153,583 words + 6,075 end-of-sentence, counted on the ori
 Moses-tokenized file. Each line is a sentence and a document (the bootstrap resamples
 sentences). The sentences are shuffled news, so context across them is little help.
 
-How the sentences form one stream is ``--join`` (default ``newline``):
+How the sentences form one stream is ``--1bw-join`` (default ``newline``; was ``--join``):
 
 - ``newline``: each sentence followed by "\\n", as in the file (and as for PTB);
 - ``eos``: each sentence followed by ``<|endoftext|>``, GPT-2's document separator, since
@@ -27,15 +27,16 @@ last (``FIRST``, ``LAST``); each row plus "\\n" (no line of the shard has surrou
 spaces) rebuilds the file, and ``Task.original_text`` checks the sha256.
 """
 from gpt2eval.data.files import parquet_files
+from gpt2eval.detokenizers import one_billion_word as one_billion_word_detokenizer
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.lm import LM
-from gpt2eval.engine.stream import StreamTask
+from gpt2eval.engine.options import Option
+from gpt2eval.engine.stream import StreamTask, lines_of
 from gpt2eval.engine.task import Document
 
-from gpt2eval.tasks.wikitext import lines_of
-
 EOS = "<|endoftext|>"
-JOINS = ("newline", "eos", "space")
+JOIN = Option("1bw_join", choices=("newline", "eos", "space"), default="newline", old_names=("join",),
+              help="how the sentences form one stream: newline (as in the file) | eos (<|endoftext|> after each) | space")
 N_SENTENCES = 6_075  # lines in news.en.heldout-00000-of-00050
 FIRST = "Having a little flexibility on that issue would go a long way to putting together a final package ."
 LAST = "If the Irish vote Yes , there will be no surge of popular enthusiasm across Europe ."
@@ -46,17 +47,11 @@ class OneBillionWord(StreamTask):
     document_name = "sentence"
     description = "One Billion Word test (heldout shard 00000), detokenized sentences, per-word perplexity"
     denominator = 159_658
-    detokenizer = "one_billion_word"
+    detokenizer = one_billion_word_detokenizer
     file = "1bw/news.en.heldout-00000-of-00050"
     hub = parquet_files("billion-word-benchmark/lm1b", "refs/convert/parquet", "text", "test",
                         test="plain_text/test/0000.parquet")
-    options = ("join",)
-    defaults = {"join": "newline"}
-
-    def __init__(self, data):
-        super().__init__(data)
-        if self.option("join") not in JOINS:
-            raise UsageError(f"--join {self.option('join')!r} is not one of {', '.join(JOINS)}")
+    options = (JOIN,)
 
     def documents(self) -> list[Document]:
         lines = self.limited(lines_of(self.original_text()))
@@ -71,18 +66,18 @@ class OneBillionWord(StreamTask):
         ]
 
     def joined(self, i: int, sentence: str) -> str:
-        join = self.option("join")
+        join = self.option("1bw_join")
         if join == "space":
             return sentence if i == 0 else " " + sentence
         return sentence + ("\n" if join == "newline" else EOS)
 
     def encode_stream(self, docs: list[Document], lm: LM) -> tuple[list[int], list[int]]:
-        """Under ``--join eos`` each sentence is encoded alone and followed by the EOS id."""
-        if self.option("join") != "eos":
+        """Under ``--1bw-join eos`` each sentence is encoded alone and followed by the EOS id."""
+        if self.option("1bw_join") != "eos":
             return super().encode_stream(docs, lm)
         eos = lm.tokenizer.eos_token_id
         if eos is None:
-            raise UsageError("--join eos: this tokenizer has no EOS token; use --join newline")
+            raise UsageError("--1bw-join eos: this tokenizer has no EOS token; use --1bw-join newline")
         ids, starts, offset = [], [], 0
         for d in docs:
             sentence = d.text.removesuffix(EOS)

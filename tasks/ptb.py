@@ -19,10 +19,11 @@ zero-shot script runs them over the whole file; ``--word-count megatron`` takes 
 denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``).
 """
 from gpt2eval.data.files import parquet_files
-from gpt2eval.engine.stream import StreamTask
+from gpt2eval.detokenizers import ptb as ptb_detokenizer
+from gpt2eval.engine.stream import StreamTask, lines_of
 from gpt2eval.engine.task import Document
 
-from gpt2eval.tasks.wikitext import lines_of, stream_documents
+from gpt2eval.tasks.word_count import WORD_COUNT, word_stream
 
 
 class PTB(StreamTask):
@@ -30,17 +31,16 @@ class PTB(StreamTask):
     document_name = "sentence"  # one line of ptb.test.txt
     description = "Penn Treebank test (ptb.test.txt), detokenized stream, per-word perplexity"
     denominator = 82_430
-    detokenizer = "ptb"
+    detokenizer = ptb_detokenizer
     file = "ptb/ptb.test.txt"
     hub = parquet_files("ptb-text-only/ptb_text_only", "refs/convert/parquet", "sentence", "test",
                         test="penn_treebank/test/0000.parquet")
     megatron = "ptb"
-    options = ("word_count",)
-    defaults = {"word_count": "paper"}
+    options = (WORD_COUNT,)
 
     def documents(self) -> list[Document]:
         lines = self.limited(lines_of(self.original_text()))
-        return stream_documents(self, [f"line-{i}" for i in range(len(lines))], [[line] for line in lines])
+        return word_stream(self, [f"line-{i}" for i in range(len(lines))], [[line] for line in lines])
 
     def text_from_rows(self, rows: list) -> str:
         return "".join(f" {row} \n" for row in rows)

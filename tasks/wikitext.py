@@ -21,42 +21,13 @@ is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 import re
 
 from gpt2eval.data.files import parquet_files
-from gpt2eval.errors import UsageError
-from gpt2eval.engine.stream import StreamTask
+from gpt2eval.detokenizers import wikitext as wikitext_detokenizer
+from gpt2eval.engine.stream import StreamTask, lines_of
 from gpt2eval.engine.task import Document
 
+from gpt2eval.tasks.word_count import WORD_COUNT, word_stream
+
 ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a new article
-
-
-def lines_of(text: str) -> list[str]:
-    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
-
-
-WORD_COUNTS = ("paper", "megatron")
-
-
-def stream_documents(task, ids: list[str], groups: list[list[str]]) -> list[Document]:
-    """One document per group of original lines, each line ending in "\\n".
-
-    ``--detokenizer megatron`` detokenizes the stream (Megatron's rules see newlines);
-    otherwise each line is detokenized alone. ``--word-count`` picks the denominator:
-    ``paper`` = words + one end-of-line per line, ``megatron`` = Megatron's count.
-    """
-    from gpt2eval.detokenizers import megatron
-
-    count = task.option("word_count")
-    if count not in WORD_COUNTS:
-        raise UsageError(f"--word-count {count!r} is not one of {', '.join(WORD_COUNTS)}")
-    originals = ["".join(line + "\n" for line in group) for group in groups]
-    if task.data.detokenizer == "megatron":
-        texts = megatron.per_document(originals, task.megatron)
-    else:
-        texts = ["".join(task.detokenize(line) + "\n" for line in group) for group in groups]
-    if count == "megatron":
-        units = megatron.word_counts(originals)
-    else:
-        units = [sum(len(line.split()) + 1 for line in group) for group in groups]
-    return [Document(id=i, text=t, n_units=n, original=o) for i, t, n, o in zip(ids, texts, units, originals)]
 
 
 def articles(lines: list[str]) -> list[list[str]]:
@@ -74,16 +45,15 @@ class WikiText2(StreamTask):
     document_name = "article"  # a " = Title = " heading and the lines up to the next one
     description = "WikiText-2 test (wiki.test.tokens), detokenized stream, per-word perplexity"
     denominator = 245_569
-    detokenizer = "wikitext"
+    detokenizer = wikitext_detokenizer
     file = "wikitext-2/wiki.test.tokens"
     hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-v1/test-00000-of-00001.parquet")
     megatron = "wikitext"
-    options = ("word_count",)
-    defaults = {"word_count": "paper"}
+    options = (WORD_COUNT,)
 
     def documents(self) -> list[Document]:
         groups = self.limited(articles(lines_of(self.original_text())))
-        return stream_documents(self, [f"article-{i}" for i in range(len(groups))], groups)
+        return word_stream(self, [f"article-{i}" for i in range(len(groups))], groups)
 
     def text_from_rows(self, rows: list) -> str:
         # Hub rows are the file's lines with their "\n"; blank lines (" ") became "".

@@ -51,8 +51,7 @@ class WikiText2LmEval(WikiText2Raw):
     denominator = None  # per word as lm-eval counts them, not the paper's 245,569
     detokenizer = None  # always lm-eval's (Megatron's) rules: the task is that reading
     megatron = None
-    options = ()
-    defaults = {}
+    options = ()  # lm-eval's count, not --word-count
 
     def documents(self) -> list[Document]:
         pages = self.limited(lm_eval_pages(self.original_text()))
@@ -67,9 +66,12 @@ class WikiText2LmEval(WikiText2Raw):
         return {"detokenizer": "megatron.wikitext", "documents": "lm-eval pages, each scored alone"}
 
     def evaluate(self, docs: list[Document], lm) -> list[dict]:
-        sums = []
-        for d in docs:
-            scores = lm.score_stream(lm.encode(d.text))  # one page, its own windows
+        sums, rows = [], []
+        for i, d in enumerate(docs):
+            ids, starts = lm.encode_with_offsets(d.text)
+            scores = lm.score_stream(ids)  # one page, its own windows
+            if self.save_tokens:
+                rows.append(page_rows(i, d, ids, starts, scores, lm))
             sums.append({
                 "nll_nats": float(scores.nll.sum()),
                 "n_units": d.n_units,
@@ -77,6 +79,10 @@ class WikiText2LmEval(WikiText2Raw):
                 "n_tokens": len(scores.nll),
                 "n_greedy": int(scores.greedy.sum()),
             })
+        if rows:
+            from gpt2eval.engine.tokens import concat
+
+            self.token_rows = concat(rows)
         return sums
 
     def metrics(self, totals: dict) -> dict:
@@ -90,6 +96,19 @@ class WikiText2LmEval(WikiText2Raw):
             "token_perplexity": _exp(nll / n_tokens),
             "token_accuracy": totals["n_greedy"] / n_tokens,
         }
+
+
+def page_rows(i: int, doc: Document, ids, starts, scores, lm):
+    """Token rows of one page scored alone (document ``i``)."""
+    import numpy as np
+
+    from gpt2eval.engine.tokens import stream_rows
+
+    owner = np.full(len(scores.nll), i, dtype=np.int64)
+    rows = stream_rows([len(doc.text)], starts, ids, lm.first_scored, np.zeros_like(owner), scores.nll, scores.greedy,
+                       lm.stream_contexts(len(ids)))
+    rows.columns["doc"] = owner
+    return rows
 
 
 def _exp(x: float) -> float:

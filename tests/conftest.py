@@ -113,6 +113,31 @@ def gpt2_model_dir(tmp_path_factory) -> Path:
     return save_tiny_gpt2(tmp_path_factory.mktemp("gpt2-vocab") / "tiny-gpt2")
 
 
+@pytest.fixture(scope="session")
+def bert_dir(tmp_path_factory):
+    """A tiny BERT masked LM saved by transformers: AutoModelForCausalLM loads it (with a warning)."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from gpt2eval.testing import gpt2_tokenizer
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=SMALL_VOCAB_SIZE, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, max_position_embeddings=128)
+    path = tmp_path_factory.mktemp("bert") / "bert"
+    BertForMaskedLM(config).save_pretrained(path)
+    gpt2_tokenizer(SMALL_VOCAB_SIZE).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+    from report_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+
+
 # --- a session cache of loaded models ---------------------------------------------------
 # About 60 CLI tests load the same tiny model. In-process, `load_model` hands back the model
 # loaded for the same ModelConfig and the same files (name, size, mtime of each), as a new

@@ -6,6 +6,7 @@ candidate that appears twice in the query, a blank as the first word, right afte
 opening quote, and as the very last token, candidates with an apostrophe (ma'am, O'Brien),
 a clitic after the blank (XXXXX 's), -LRB- -RRB-, ``--``, ``...``, ``can not``.
 """
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -32,8 +33,11 @@ CN_FILE = FIXTURES / "cbt" / "cbtest_CN_valid_2000ex.txt"
 N_FIXTURE = {"cbt-cn": 6, "cbt-ne": 3}
 
 
-def task_of(name="cbt-cn", **data):
-    return get_task_class(name)(DataConfig(**{"data_dir": str(FIXTURES), **data}))
+def task_of(name="cbt-cn", **given):
+    """The task on the fixtures; a keyword that is no DataConfig field is a task option."""
+    fields = {f.name for f in dataclasses.fields(DataConfig)}
+    data = {"data_dir": str(FIXTURES), **{k: v for k, v in given.items() if k in fields}}
+    return get_task_class(name)(DataConfig(**data, options={k: v for k, v in given.items() if k not in fields}))
 
 
 def questions(name="cbt-cn"):
@@ -213,18 +217,19 @@ def test_truncation_is_counted():
 
 
 def test_split_option():
-    task = task_of(split="test")
+    task = task_of(cbt_split="test")
     assert (task.file, task.denominator, task.hub.split) == ("cbt/cbtest_CN_test_2500ex.txt", 2_500, "test")
     ne = task_of("cbt-ne")
     assert (ne.file, ne.hub.data_files[ne.hub.split]) == ("cbt/cbtest_NE_valid_2000ex.txt",
                                                           "hf://datasets/cam-cst/cbt@main/NE/validation-00000-of-00001.parquet")
     assert task.hub.data_files[task.hub.split].endswith("/CN/test-00000-of-00001.parquet")
-    assert task.protocol["split"] == "test"
-    assert task_of().protocol == {"detokenizer": "cbt", "split": "valid", "cbt_join": "space", "sentence_join": " ", "rank_by": "sum_logprob"}
-    with pytest.raises(UsageError, match="--split 'train' is not one of valid, test"):
-        task_of(split="train")
+    assert task.protocol["cbt_split"] == "test"
+    assert task_of().protocol == {"detokenizer": "cbt", "cbt_split": "valid", "cbt_join": "space", "sentence_join": " ", "rank_by": "sum_logprob"}
+    with pytest.raises(UsageError, match="--cbt-split 'train' is not one of valid, test"):
+        task_of(cbt_split="train")
     with pytest.raises(UsageError, match="neither cbt/cbtest_CN_test_2500ex.txt nor CBTest/data/cbtest_CN_test_2500ex.txt found"):
-        task_of(split="test").documents()
+        task_of(cbt_split="test").documents()
+    assert task_of(split="test").file == task.file, "an old name (a result recorded before the rename) still reads"
 
 
 def test_count_other_than_the_split_warns(capsys):
@@ -235,7 +240,7 @@ def test_count_other_than_the_split_warns(capsys):
 def test_original_release_layout(tmp_path):
     (tmp_path / "CBTest" / "data").mkdir(parents=True)
     shutil.copy(CN_FILE, tmp_path / "CBTest" / "data" / "cbtest_CN_test_2500ex.txt")
-    docs = task_of(data_dir=str(tmp_path), split="test").documents()
+    docs = task_of(data_dir=str(tmp_path), cbt_split="test").documents()
     assert [d.text for d in docs] == [d.text for d in task_of().documents()]
 
 
@@ -286,7 +291,7 @@ def test_cli_run_writes_results(tiny_model_dir, tmp_path):
     assert result["totals"]["n_truncated"] == 6, "20 sentences never fit a 64-token window"
     assert 0.0 <= result["metrics"]["acc"] <= 1.0
     assert result["config"]["protocol"]["detokenizer"] == "cbt"
-    assert result["config"]["protocol"]["split"] == "valid"
+    assert result["config"]["protocol"]["cbt_split"] == "valid"
     assert result["data"]["files"][0]["path"].endswith("cbt/cbtest_CN_valid_2000ex.txt")
     assert len(result["per_document"]["n_correct"]) == 6
     assert "cbt-cn: acc=" in out.output
@@ -295,8 +300,9 @@ def test_cli_run_writes_results(tiny_model_dir, tmp_path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--split", "dev"], "error: --split 'dev' is not one of valid, test"),
-        (["--split", "test"], "neither cbt/cbtest_CN_test_2500ex.txt nor CBTest/data/cbtest_CN_test_2500ex.txt found"),
+        (["--cbt-split", "dev"], "error: Invalid value for '--cbt-split': 'dev' is not one of 'valid', 'test'"),
+        (["--cbt-split", "test"], "neither cbt/cbtest_CN_test_2500ex.txt nor CBTest/data/cbtest_CN_test_2500ex.txt found"),
+        (["--split", "test"], "warning: --split is deprecated: use --cbt-split\n"),  # the old flag still works
     ],
 )
 def test_cli_bad_split_is_one_line(tiny_model_dir, tmp_path, extra, message):

@@ -241,7 +241,7 @@ def test_text8_refuses_other_characters(small, tmp_path):
 
 def test_registered_with_the_papers_metrics():
     for cls, metric, unit in [(Enwik8, "bits_per_byte", "byte"), (Text8, "bits_per_char", "char")]:
-        assert (cls.metric, cls.unit, cls.denominator, cls.split_size) == (metric, unit, 5_000_000, 5_000_000)
+        assert (cls.metric, cls.counts, cls.denominator, cls.split_size) == (metric, unit, 5_000_000, 5_000_000)
 
 
 # -- end to end ------------------------------------------------------------------------------

@@ -58,18 +58,18 @@ def test_detokenizer_none_scores_the_original_text(tiny_model_dir, data_dir, tmp
 
 
 @pytest.mark.parametrize("unit", ["word", "token", "char", "byte"])
-def test_text_task_units(tiny_model_dir, tmp_path, unit):
+def test_text_task_denominators(tiny_model_dir, tmp_path, unit):
     text = "Héllo wörld, this is my own corpus.\nSecond line here.\n"
     f = tmp_path / "corpus.txt"
     f.write_text(text, encoding="utf-8")
     out = tmp_path / "text.json"
-    result = run("run", "--task", "text", "--data-file", f, "--unit", unit, "--model", tiny_model_dir, "--output", out)
+    result = run("run", "--task", "text", "--data-file", f, "--text-denominator", unit, "--model", tiny_model_dir, "--output", out)
     assert result.exit_code == 0, result.output
     r = json.loads(out.read_text())
     expected = {"word": 10, "char": len(text), "byte": len(text.encode()), "token": r["totals"]["n_tokens"]}[unit]
     assert r["totals"]["n_units"] == expected
     assert f"{unit}_perplexity" in r["metrics"]
-    assert r["config"]["protocol"]["unit"] == unit
+    assert r["config"]["protocol"]["text_denominator"] == unit
 
 
 def test_tasks_lists_paper_numbers():
@@ -91,8 +91,8 @@ def test_tasks_lists_paper_numbers():
         (["--task", "text", "--data-file", "{empty}/empty.txt"], "is empty"),
         (["--task", "text", "--data-file", "{empty}/latin1.txt"], "is not UTF-8"),
         (["--task", "text"], "needs --data-file"),
-        (["--task", "text", "--data-file", "{empty}/latin1.txt", "--unit", "line"], "--unit 'line' is not one of"),
-        (["--task", "ptb", "--unit", "char"], "--unit does not apply to task ptb"),
+        (["--task", "text", "--data-file", "{empty}/latin1.txt", "--text-denominator", "line"], "Invalid value for '--text-denominator'"),
+        (["--task", "ptb", "--text-denominator", "char"], "--text-denominator does not apply to task ptb"),
         (["--task", "ptb", "--limit", 0], "--limit 0 must be >= 1"),
         (["--task", "ptb", "--task", "wikitext2", "--output", "x.json"], "is one file but 2 tasks"),
         (["--task", "ptb", "--device", "cuda:7", "--data-dir", "{data}"], "--device cuda:7"),

@@ -24,23 +24,6 @@ def text_file(tmp_path):
     return f
 
 
-@pytest.fixture(scope="module")
-def bert_dir(tmp_path_factory):
-    """A tiny BERT masked LM saved by transformers: AutoModelForCausalLM loads it (with a warning)."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM
-
-    from gpt2eval.testing import gpt2_tokenizer
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50257, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=128, max_position_embeddings=128)
-    path = tmp_path_factory.mktemp("bert") / "bert"
-    BertForMaskedLM(config).save_pretrained(path)
-    gpt2_tokenizer().save_pretrained(path)
-    return path
-
-
 def model_copy(src, dst):
     shutil.copytree(src, dst)
     return dst
@@ -97,7 +80,7 @@ def test_1bw_join_eos_inserts_the_eos_id(gpt2_model_dir, data_dir, tmp_path):
     lm = LM(load_model(ModelConfig(model=str(gpt2_model_dir), device="cpu")), WindowConfig())
     ids = {}
     for join in ("eos", "newline"):
-        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, join=join))
+        task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, options={"1bw_join": join}))
         ids[join], starts = task.encode_stream(task.documents(), lm)
         assert len(starts) == len(ids[join])
     assert ids["eos"].count(50256) == 5 and ids["newline"].count(50256) == 0

@@ -24,8 +24,8 @@ from gpt2eval.tasks.lambada import Lambada, LambadaStandard, bare, is_answer, sp
 from gpt2eval.testing import gpt2_tokenizer
 
 
-def task(cls=Lambada, data_dir=None, **kw):
-    return cls(DataConfig(data_dir=str(data_dir) if data_dir else None, **kw))
+def task(cls=Lambada, data_dir=None, limit=None, detokenizer="default", **options):
+    return cls(DataConfig(data_dir=str(data_dir) if data_dir else None, limit=limit, detokenizer=detokenizer, options=options))
 
 
 # --- data: target split and denominators on the real files -----------------------------

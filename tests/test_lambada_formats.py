@@ -16,7 +16,7 @@ _tokenizer = lru_cache(maxsize=1)(gpt2_tokenizer)
 
 
 def docs_of(data_dir, fmt):
-    return {d.id: d for d in Lambada(DataConfig(data_dir=str(data_dir), lambada_format=fmt)).documents()}
+    return {d.id: d for d in Lambada(DataConfig(data_dir=str(data_dir), options={"lambada_format": fmt})).documents()}
 
 
 def test_openai_format_straightens_quotes_and_feeds_a_newline(data_dir):
@@ -49,7 +49,7 @@ def test_as_is_with_and_without_the_eos_prefix():
         def encode(self, text):
             return _tokenizer().encode(text)
 
-    t = Lambada(DataConfig(lambada_format="as-is"))
+    t = Lambada(DataConfig(options={"lambada_format": "as-is"}))
     d = t.document(0, "I don't care about signs")
     lm = FakeLM()
     ctx, cont = t.encode(d, lm)
@@ -74,11 +74,11 @@ def test_lm_eval_pair_encoding():
 
 def test_bad_values_are_usage_errors():
     with pytest.raises(UsageError, match="--lambada-format 'openAI' is not one of"):
-        Lambada(DataConfig(lambada_format="openAI"))
+        Lambada(DataConfig(options={"lambada_format": "openAI"}))
     with pytest.raises(UsageError, match="--stopword-filter 'tokens'"):
-        Lambada(DataConfig(stopword_filter="tokens"))
+        Lambada(DataConfig(options={"stopword_filter": "tokens"}))
     with pytest.raises(UsageError, match="--stopwords 'nltk'"):
-        Lambada(DataConfig(stopwords="nltk"))
+        Lambada(DataConfig(options={"stopwords": "nltk"}))
 
 
 def test_nltk127_is_bflms_list():

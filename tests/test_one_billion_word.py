@@ -20,8 +20,8 @@ FILE = "1bw/news.en.heldout-00000-of-00050"
 FIRST = "Having a little flexibility on that issue would go a long way to putting together a final package."
 
 
-def docs_of(data_dir, **data):
-    task = OneBillionWord(DataConfig(data_dir=str(data_dir), **data))
+def docs_of(data_dir, join=None, **data):
+    task = OneBillionWord(DataConfig(data_dir=str(data_dir), options={"1bw_join": join}, **data))
     return task, task.documents()
 
 
@@ -32,7 +32,7 @@ def test_exact_denominator_on_the_real_file(data_dir):
     assert sum(len(d.original.split()) for d in docs) == 153_583
     assert task.record.files[0]["checksum"] == "ok"
     assert "".join(d.original for d in docs) == (data_dir / FILE).read_text(encoding="utf-8")
-    assert task.protocol == {"detokenizer": "one_billion_word", "join": "newline"}
+    assert task.protocol == {"detokenizer": "one_billion_word", "1bw_join": "newline"}
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_join_variants(data_dir, join, first, second_start):
     assert docs[0].text == first
     assert docs[1].text.startswith(second_start)
     assert [d.n_units for d in docs] == [20, 49, 18]  # words + 1, whatever the join
-    assert task.protocol["join"] == join
+    assert task.protocol["1bw_join"] == join
 
 
 def test_detokenizer_none_scores_the_tokenized_line(data_dir):
@@ -58,8 +58,8 @@ def test_detokenizer_none_scores_the_tokenized_line(data_dir):
 
 
 def test_bad_join_is_a_usage_error():
-    with pytest.raises(UsageError, match="--join 'tab' is not one of newline, eos, space"):
-        OneBillionWord(DataConfig(join="tab"))
+    with pytest.raises(UsageError, match="--1bw-join 'tab' is not one of newline, eos, space"):
+        OneBillionWord(DataConfig(options={"1bw_join": "tab"}))
 
 
 def test_hub_rows_rebuild_the_file(data_dir, tmp_path, monkeypatch):
@@ -110,17 +110,18 @@ def run_cli(tiny_model_dir, data_dir, tmp_path, *args):
 
 @pytest.mark.parametrize("join, limit", [("newline", 200), ("eos", 30)])  # ~700 tokens/s on 2 CPUs
 def test_cli_end_to_end(tiny_model_dir, data_dir, tmp_path, join, limit):
-    result, out = run_cli(tiny_model_dir, data_dir, tmp_path, "--limit", str(limit), "--join", join)
+    result, out = run_cli(tiny_model_dir, data_dir, tmp_path, "--limit", str(limit), "--1bw-join", join)
     assert result.exit_code == 0, result.output
     res = json.loads(out.read_text())
     totals = res["totals"]
     assert res["headline"] == "word_perplexity" and res["n_documents"] == limit
     assert totals["n_units"] == sum(len(d.original.split()) + 1 for d in docs_of(data_dir, limit=limit)[1])
     assert res["metrics"]["word_perplexity"] == pytest.approx(math.exp(totals["nll_nats"] / totals["n_units"]))
-    assert res["config"]["protocol"] == {"detokenizer": "one_billion_word", "join": join}
+    assert res["config"]["protocol"] == {"detokenizer": "one_billion_word", "1bw_join": join}
 
 
 def test_cli_bad_join_exits_2_with_one_line(tiny_model_dir, data_dir, tmp_path):
-    result, _ = run_cli(tiny_model_dir, data_dir, tmp_path, "--join", "tab")
+    result, _ = run_cli(tiny_model_dir, data_dir, tmp_path, "--1bw-join", "tab")
     assert result.exit_code == 2
-    assert result.output.strip() == "error: --join 'tab' is not one of newline, eos, space"
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("error: Invalid value for '--1bw-join': 'tab' is not one of 'newline', 'eos', 'space'.")

@@ -22,25 +22,25 @@ CLI_DEFAULTS = dict(eos_prefix=None, detokenizer=None)  # what the CLI passes wh
 
 def resolved(cls, preset=None, **given):
     window = WindowConfig(eos_prefix=given.pop("eos_prefix", None), stride=given.pop("stride", None))
-    return resolve(cls, window, DataConfig(preset=preset, detokenizer=given.pop("detokenizer", None), **given))
+    return resolve(cls, window, DataConfig(preset=preset, detokenizer=given.pop("detokenizer", None), options=given))
 
 
 def test_presets_fill_only_what_the_task_reads_and_was_not_given():
     w, d = resolved(PTB)
-    assert (d.preset, d.detokenizer, d.word_count, w.eos_prefix, w.stride) == ("paper", "default", None, True, None)
+    assert (d.preset, d.detokenizer, d.option("word_count"), w.eos_prefix, w.stride) == ("paper", "default", None, True, None)
     w, d = resolved(PTB, "megatron")
-    assert (d.detokenizer, d.word_count, w.eos_prefix, w.stride) == ("megatron", "megatron", False, 32)
-    assert d.lambada_format is None  # PTB reads no LAMBADA option
+    assert (d.detokenizer, d.option("word_count"), w.eos_prefix, w.stride) == ("megatron", "megatron", False, 32)
+    assert d.option("lambada_format") is None  # PTB reads no LAMBADA option
     w, d = resolved(PTB, "megatron", stride=64, eos_prefix=True, detokenizer="none")
     assert (d.detokenizer, w.eos_prefix, w.stride) == ("none", True, 64)  # the user's win
     w, d = resolved(Lambada, "megatron")
-    assert (d.lambada_format, d.stopword_filter, d.stopwords, w.stride) == ("as-is", None, None, None)  # the task's defaults
+    assert (d.option("lambada_format"), d.option("stopword_filter"), d.option("stopwords"), w.stride) == ("as-is", None, None, None)  # the task's defaults
     _, d = resolved(Lambada, "lm-eval")
-    assert (d.lambada_format, d.detokenizer) == ("lm-eval", "default")
+    assert (d.option("lambada_format"), d.detokenizer) == ("lm-eval", "default")
     _, d = resolved(WikiText2, "lm-eval")
     assert d.detokenizer == "megatron"  # lm-eval's wikitext runs Megatron's rules
     _, d = resolved(Lambada, "lm-eval", lambada_format="openai")
-    assert d.lambada_format == "openai"
+    assert d.option("lambada_format") == "openai"
 
 
 def test_megatron_detokenizer_on_whole_files_is_cut_back_exactly(data_dir):
@@ -149,9 +149,9 @@ def test_cbt_join(tmp_path):
 
     fixtures = str(Path(__file__).parent / "fixtures" / "cbt")
     space = CBTCN(DataConfig(data_dir=fixtures, limit=1)).documents()[0]
-    newline_task = CBTCN(DataConfig(data_dir=fixtures, limit=1, cbt_join="newline"))
+    newline_task = CBTCN(DataConfig(data_dir=fixtures, limit=1, options={"cbt_join": "newline"}))
     newline = newline_task.documents()[0]
     assert newline.text.replace("\n", " ") == space.text and newline_task.protocol["sentence_join"] == "\n"
     assert all(ctx.count("\n") == 20 for ctx, _ in newline.extra["pairs"])
     with pytest.raises(UsageError, match="--cbt-join 'tab' is not one of space, newline"):
-        CBTCN(DataConfig(data_dir=fixtures, cbt_join="tab"))
+        CBTCN(DataConfig(data_dir=fixtures, options={"cbt_join": "tab"}))

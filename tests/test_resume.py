@@ -53,7 +53,7 @@ def test_kill_9_then_rerun_resumes_with_identical_metrics(tiny_model_dir, data_d
     assert done <= n_cached < n_units, found.group(0)
     a, b = json.loads((tmp_path / "ref.json").read_text()), json.loads(out.read_text())
     assert a["metrics"] == b["metrics"] and a["totals"] == b["totals"] and a["per_document"] == b["per_document"]
-    assert b["run"]["units_from_cache"] == n_cached and b["config"]["run"]["unit_tokens"] == 256
+    assert b["run"]["units_from_cache"] == n_cached and b["config"]["run"]["work_unit_tokens"] == 256
     assert b["model"]["weights_sha256"] == weights_sha256(str(tiny_model_dir))
 
     info = run("cache", "info", tmp_path / "run")

@@ -17,7 +17,7 @@ def test_choices_follow_what_the_task_reads():
     w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None))
     assert choices_for(Lambada, w, d, [64]) == [
         ("lambada_format", "as-is"), ("lambada_format", "lm-eval"), ("stopword_filter", "token"), ("stopwords", "nltk127")]
-    w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None, lambada_format="as-is"))
+    w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None, options={"lambada_format": "as-is"}))
     assert ("eos_prefix", False) in choices_for(Lambada, w, d, [])  # as-is reads the prefix
     w, d = resolve(PTB, WindowConfig(eos_prefix=None, stride=128), DataConfig(detokenizer=None, preset="megatron"))
     assert choices_for(PTB, w, d, [128, 32]) == [

@@ -43,6 +43,7 @@ def results(tmp_path):
     write(folder, "gpt2-large/ptb.json", result("ptb", {"word_perplexity": 41.31}))
     write(folder, "gpt2-large/lambada.json", result("lambada", {"perplexity": 11.87, "acc_stopword": 0.6212, "acc": 0.5},
                                                    ci95={"acc_stopword": [0.6112, 0.6312], "perplexity": None}))
+    # Recorded as results did before --split became --cbt-split: the marker names the flag of now.
     write(folder, "gpt2-large/cbt-cn.json", result("cbt-cn", {"acc": 0.9245}, protocol={"split": "test"}))
     tiny = dict(model="/tmp/tiny", window={"max_length": 128, "stride": 64}, data={"limit": 100})
     write(folder, "tiny/wikitext2-raw.json", result("wikitext2-raw", {"word_perplexity": 5e5}, **tiny))
@@ -73,7 +74,7 @@ def test_csv_numbers_signs_and_missing_cells(results):
         assert row["better"] == better, column
     assert large.loc["LAMBADA ACC", "ci_lo"] == pytest.approx(61.12), "accuracies in %, intervals too"
     assert math.isnan(large.loc["enwik8", "ours"]) and large.loc["enwik8", "paper"] == 0.97, "missing stays missing"
-    assert large.loc["CBT-CN", "differs"] == "--split test"
+    assert large.loc["CBT-CN", "differs"] == "--cbt-split test"
     tiny = frame.loc["/tmp/tiny"]
     assert tiny.loc["WikiText2", "differs"] == "window 128 tokens (paper 1024); stride 64; --limit 100; task wikitext2-raw"
     assert tiny.loc["WikiText2", "paper"] == 19.93, "other models: the paper size nearest in parameters (774M: gpt2-large)"
@@ -96,7 +97,7 @@ def test_markdown_rows_cells_and_footnotes(results):
     assert ours[5] == "–" and paper[5] == "88.00" and delta[5] == "–"
     assert paper[11] == "44.575", "the paper's own precision is kept"
     assert rows[3][:2] == ["/tmp/tiny", "ours"] and rows[3][6] == "500000.00 †2"
-    assert "†1 --split test" in lines and "†2 window 128 tokens (paper 1024); stride 64; --limit 100; task wikitext2-raw" in lines
+    assert "†1 --cbt-split test" in lines and "†2 window 128 tokens (paper 1024); stride 64; --limit 100; task wikitext2-raw" in lines
 
 
 def test_latex_to_a_file(results, tmp_path):
@@ -105,7 +106,7 @@ def test_latex_to_a_file(results, tmp_path):
     assert out.exit_code == 0, out.output
     tex = target.read_text()
     assert tex.startswith(r"\begin{tabular}{llrrrrrrrrrr}") and r"\end{tabular}" in tex
-    assert r"19.00 $\pm$ 0.55" in tex and r"92.45 \dag{}1" in tex and r"\dag{}1 --split test" in tex
+    assert r"19.00 $\pm$ 0.55" in tex and r"92.45 \dag{}1" in tex and r"\dag{}1 --cbt-split test" in tex
     assert r"/tmp/tiny & ours & -- &" in tex, "missing cells are --, rows of other models have no paper rows"
     assert tex.count(" & paper ") == 1 and " & paper gpt2-large & " in tex, "only gpt2-large has a paper row"
     assert r"\%" in tex and "_" not in tex.replace(r"\_", "")

@@ -57,7 +57,24 @@ def test_every_entry_point_is_a_task_named_as_registered():
     for ep in entry_points(group=GROUP):
         cls = ep.load()
         assert issubclass(cls, Task) and cls.name == ep.name, ep
-        assert cls.description and cls.metric and cls.unit
+        assert cls.description and cls.metric and cls.counts
+
+
+def test_every_declared_option_has_one_declaration_and_a_name_of_its_own():
+    """The flag of an option is the same whichever task declares it, and no option takes
+    the name of a generic config field (the flags would collide)."""
+    from dataclasses import fields
+
+    from gpt2eval.config import ModelConfig, RunConfig
+    from gpt2eval.engine.options import Option
+
+    generic = {f.name for cfg in (ModelConfig, WindowConfig, DataConfig, RunConfig) for f in fields(cfg)}
+    seen = {}
+    for name in task_names():
+        for opt in get_task_class(name).options:
+            assert isinstance(opt, Option) and opt.name not in generic, (name, opt)
+            assert seen.setdefault(opt.name, opt) == opt, f"{name} declares {opt.flag} unlike another task"
+            assert not set(opt.old_names) & (generic | set(seen) - {opt.name}), (name, opt.old_names)
 
 
 def test_every_table3_column_has_a_registered_task():

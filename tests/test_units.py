@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gpt2eval.engine.store import Cache, pack, unpack
+from gpt2eval.engine.store import WorkUnitStore, pack, unpack
 from gpt2eval.engine.units import Runner, cut
 
 
@@ -37,7 +37,7 @@ def _compute(calls):
 
 
 def test_runner_reuses_units_and_keys_change_with_what_changes_numbers(tmp_path):
-    cache = Cache(tmp_path / "c.sqlite")
+    cache = WorkUnitStore(tmp_path / "c.sqlite")
     fp = {"model": "m", "dtype": "float32"}
     items = [[i, i + 1, i + 2] for i in range(10)]
     calls = []

@@ -102,5 +102,7 @@ def test_missing_file_is_a_usage_error(tmp_path):
 
 
 def test_options_that_do_not_apply_are_refused():
-    with pytest.raises(UsageError, match="--unit does not apply to task ptb"):
-        get_task_class("ptb")(DataConfig(unit="char"))
+    with pytest.raises(UsageError, match="--text-denominator does not apply to task ptb"):
+        get_task_class("ptb")(DataConfig(options={"text_denominator": "char"}))
+    with pytest.raises(UsageError, match="--data-file does not apply to task ptb"):
+        get_task_class("ptb")(DataConfig(data_file="x.txt"))

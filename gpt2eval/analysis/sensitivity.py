@@ -4,14 +4,10 @@ From the preset's reading (the base run), every choice the task reads is set to 
 its other values while all the rest stay put, with one loaded model::
 
     choice            values tried                         tasks
-    stride            --strides (default L/2 and 32)       stream tasks
-    eos_prefix        on, off                              stream tasks; lambada as-is
-    lambada_format    openai, as-is, lm-eval               lambada
-    stopword_filter   word, token                          lambada
-    stopwords         nltk179, nltk127                     lambada
     detokenizer       default, none, megatron              tasks with a detokenizer
-    word_count        paper, megatron                      ptb, wikitext
-    join / cbt_join   1bw's joins / space, newline         1bw / cbt
+    a task option     its declared variants (Option.tried) the tasks that declare it
+    eos_prefix        on, off                              tasks that read it (Task.reads_eos_prefix)
+    stride            --strides (default L/2 and 32)       stream tasks
 
 Each run is a normal result file plus ``"sweep": {"parameter": "sensitivity", ...}``, so
 tables leave it out. The summary has one row per variant: choice, value, the task's
@@ -24,20 +20,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from gpt2eval.engine.options import resolved_values
 from gpt2eval.errors import UsageError
 from gpt2eval.report.sensitivity import label, markdown, summarize
-from gpt2eval.results.files import model_slug, write_json
+from gpt2eval.results.files import model_slug
 
-CHOICES = {
-    "lambada_format": ("openai", "as-is", "lm-eval"),
-    "stopword_filter": ("word", "token"),
-    "stopwords": ("nltk179", "nltk127"),
-    "detokenizer": ("default", "none", "megatron"),
-    "word_count": ("paper", "megatron"),
-    "cbt_join": ("space", "newline"),
-    "join": ("newline", "eos", "space"),
-    "eos_prefix": (True, False),
-}
+DETOKENIZERS = ("default", "none", "megatron")
+WINDOW_CHOICES = ("eos_prefix", "stride")
 
 
 def default_strides(max_length: int) -> list[int]:
@@ -46,74 +35,86 @@ def default_strides(max_length: int) -> list[int]:
 
 
 def choices_for(cls, base_window, base_data, strides: list[int]) -> list[tuple[str, object]]:
-    """(option, value) of every variant: the task's choices at their non-base values."""
-    from gpt2eval.pipeline.presets import reads
-    from gpt2eval.engine.stream import StreamTask
+    """(option, value) of every variant: the task's choices at their non-base values.
 
-    read = reads(cls)
+    ``base_window`` and ``base_data`` are the base run's resolved configs (``resolve``).
+    """
     out = []
-    for name, values in CHOICES.items():
-        if name not in read:
-            continue
-        if name == "detokenizer":
-            if not cls.detokenizer:  # nothing to undo: every value scores the same text
-                continue
-            values = [v for v in values if v != "megatron" or cls.megatron]
-        if name == "eos_prefix" and not issubclass(cls, StreamTask) and (base_data.lambada_format or cls.defaults.get("lambada_format")) not in (None, "as-is"):
-            continue  # LAMBADA's openai and lm-eval contexts have their own start
-        base = getattr(base_window if name == "eos_prefix" else base_data, name)
-        base = cls.defaults.get(name) if base is None else base
-        out += [(name, v) for v in values if v != base]
-    if issubclass(cls, StreamTask):
+    if cls.detokenizer:  # with nothing to undo, every value scores the same text
+        out += [("detokenizer", v) for v in DETOKENIZERS if v != base_data.detokenizer and (v != "megatron" or cls.megatron)]
+    values = resolved_values(cls.options, dict(base_data.options))
+    for opt in cls.options:
+        if opt.protocol:
+            out += [(opt.name, v) for v in opt.tried if v != values[opt.name]]
+    if cls.reads_eos_prefix(values):
+        out += [("eos_prefix", v) for v in (True, False) if v != base_window.eos_prefix]
+    if cls.scores_stream:
         out += [("stride", s) for s in strides if s != base_window.stride]
     return out
 
 
+def apply_variant(option: str, value, window_cfg, data_cfg):
+    """(window, data): the configs with one variant of ``choices_for`` set in them."""
+    if option in WINDOW_CHOICES:
+        return replace(window_cfg, **{option: value}), data_cfg
+    if option == "detokenizer":
+        return window_cfg, replace(data_cfg, detokenizer=value)
+    return window_cfg, data_cfg.with_options({option: value})
+
+
 def run_sensitivity(task_name: str, model_cfg, window_cfg, data_cfg, strides: list[int] | None = None,
-                    output: str | None = None, paper_model: str | None = None, quiet: bool = False, echo=print) -> dict:
-    """Score the base run and every variant; write results, the summary and the tornado chart."""
-    from gpt2eval.pipeline.evaluate import evaluate_task, prepare
-    from gpt2eval.engine.lm import LM
-    from gpt2eval.models.loading import load_model
-    from gpt2eval.engine.progress import Progress
+                    output: str | None = None, paper_model: str | None = None, quiet: bool = False, echo=print,
+                    run_cfg=None, force: bool = False) -> dict | None:
+    """The base run and every variant as jobs of one pipeline; then the summary and the tornado chart.
+
+    The model's config is read (no weights) before the variants are listed, since the
+    default strides depend on its context length. Returns the summary (None on the other
+    ranks of a torchrun launch).
+    """
+    from gpt2eval.analysis.sweep import check_strides
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
+    from gpt2eval.pipeline.plan import build_tasks, job, plan_jobs, preflight, window_length
     from gpt2eval.registry import get_task_class
-    from gpt2eval.analysis.sweep import check_strides, model_context
+    from gpt2eval.results.paths import check_output_dir
 
     cls = get_task_class(task_name)
-    base_task, base_docs = prepare(task_name, data_cfg, window_cfg)  # every data problem before the model
-    length = window_cfg.max_length or model_context(model_cfg)
-    if strides is not None and length is not None:
-        check_strides(strides, length, "the window length")
     out_dir = Path(output) if output else Path("results") / model_slug(model_cfg.model) / "sensitivity"
-    loaded = load_model(model_cfg)
-    length = length or loaded.context_length
+    base = job(cls.name, window_cfg, data_cfg, out_dir / f"{cls.name}-base.json")
+    preset = base.data.preset
+    base.label, base.sweep = f"{cls.name} {preset} preset", {"parameter": "sensitivity", "choice": None, "value": None,
+                                                             "preset": preset}
+    build_tasks([base])  # an option the task does not read: refused first
+    check_output_dir(out_dir)
+    config = preflight(model_cfg, base.window)  # a model that is not causal, a window too long: before the weights
+    length = window_length(base.window, config)
+    if strides is not None:
+        check_strides(strides, length, "the window length")
     strides = default_strides(length) if strides is None else strides
-    base_window = replace(base_task.window, stride=base_task.window.stride or length)
-    variants = choices_for(cls, base_window, base_task.data, strides)
-    prepared = [(None, None, base_task, base_docs)]
-    for option, value in variants:  # prepared up front: a bad combination fails before scoring
-        window = replace(window_cfg, **{option: value}) if option in ("stride", "eos_prefix") else window_cfg
-        data = replace(data_cfg, **{option: value}) if option not in ("stride", "eos_prefix") else data_cfg
-        prepared.append((option, value, *prepare(task_name, data, window)))
-    progress = Progress(enabled=not quiet)
-    runs = []
-    for option, value, task, docs in prepared:
-        result = evaluate_task(task, docs, LM(loaded, task.window, progress=progress), model_cfg)
-        result["sweep"] = {"parameter": "sensitivity", "choice": option, "value": value, "preset": base_task.data.preset}
-        name = "base" if option is None else f"{option}-{value}".replace("_", "-").lower()
-        path = out_dir / f"{task.name}-{name}.json"
-        write_json(result, path)
-        runs.append(result)
-        what = f"{base_task.data.preset} preset" if option is None else label(option, value)
-        echo(f"{task.name} {what}: {result['headline']}={result['metrics'][result['headline']]:.4f} -> {path}")
-    summary = summarize(runs, paper_model)
-    summary_path = out_dir / f"{cls.name}-sensitivity.json"
-    summary_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    (out_dir / f"{cls.name}-sensitivity.md").write_text(markdown(summary), encoding="utf-8")
+    jobs = [base]
+    for option, value in choices_for(cls, replace(base.window, stride=base.window.stride or length), base.data, strides):
+        window, data = apply_variant(option, value, window_cfg, data_cfg)
+        name = f"{option}-{value}".replace("_", "-").lower()
+        jobs.append(job(cls.name, window, data, out_dir / f"{cls.name}-{name}.json", label=f"{cls.name} {label(option, value)}",
+                        sweep={"parameter": "sensitivity", "choice": option, "value": value, "preset": preset}))
+    plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, config=config)
+    results = execute(plan, quiet=quiet)
+    if not plan.dist.is_main:
+        return None
+    with unwritable_hint(out_dir, plan):
+        return write_summary(cls.name, [results[j.path] for j in jobs], paper_model, out_dir, echo)
+
+
+def write_summary(task: str, runs: list[dict], paper_model: str | None, out_dir: Path, echo=print) -> dict:
+    """``<task>-sensitivity.json`` and ``.md`` (one row per variant), and ``<task>-tornado.png``."""
     from gpt2eval.report.figures import save
     from gpt2eval.report.tornado import tornado_figure
+    from gpt2eval.results.atomic import write_text
 
-    figure = save(tornado_figure(summary), out_dir / f"{cls.name}-tornado.png")[0]
+    summary = summarize(runs, paper_model)
+    summary_path = out_dir / f"{task}-sensitivity.json"
+    write_text(summary_path, json.dumps(summary, indent=1) + "\n")
+    write_text(out_dir / f"{task}-sensitivity.md", markdown(summary))
+    figure = save(tornado_figure(summary), out_dir / f"{task}-tornado.png")[0]
     echo(markdown(summary))
     echo(f"summary -> {summary_path}; figure -> {figure}")
     return summary

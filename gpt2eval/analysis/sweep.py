@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gpt2eval.errors import UsageError
-from gpt2eval.results.files import model_slug, write_json
+from gpt2eval.results.files import model_slug
 
 
 def parse_strides(text: str) -> list[int]:
@@ -44,66 +44,55 @@ def check_strides(strides: list[int], max_length: int, what: str) -> None:
                          "use strides <= the window length")
 
 
-def model_context(model_cfg) -> int | None:
-    """The model's context length from its config alone (no weights); None if unreadable,
-    in which case ``load_model`` reports the problem."""
-    from transformers import AutoConfig
+def sweep_stride(task_name: str, strides: list[int], model_cfg, window_cfg, data_cfg, run_cfg=None,
+                 output: str | None = None, force: bool = False, quiet: bool = False, echo=print) -> dict | None:
+    """Score ``task_name`` once per stride through the pipeline; write the summary and figure.
 
-    from gpt2eval.models.loading import context_length
-
-    try:
-        config = AutoConfig.from_pretrained(model_cfg.model, revision=model_cfg.revision,
-                                            trust_remote_code=model_cfg.trust_remote_code)
-    except (OSError, ValueError):
-        return None
-    return context_length(config)
-
-
-def sweep_stride(task_name: str, strides: list[int], model_cfg, window_cfg, data_cfg,
-                 output: str | None = None, quiet: bool = False, echo=print) -> dict:
-    """Score ``task_name`` once per stride; write results, a summary and the figure.
-
-    Everything checkable is checked before the model scores anything: the strides
-    against the window length, the task and its data.
+    One job per stride (``<task>-stride<S>.json``); the strides are checked against the
+    window length, and the pipeline checks everything else, before any weights load.
+    Returns the summary (None on the other ranks of a torchrun launch).
     """
-    from gpt2eval.pipeline.evaluate import evaluate_task, prepare
-    from gpt2eval.engine.lm import LM
-    from gpt2eval.models.loading import load_model
-    from gpt2eval.report.figures import save, stride_figure
-    from gpt2eval.engine.progress import Progress
-    from gpt2eval.registry import get_task_class
     from gpt2eval.engine.stream import StreamTask
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
+    from gpt2eval.pipeline.plan import build_tasks, job, plan_jobs, preflight, window_length
+    from gpt2eval.registry import get_task_class
+    from gpt2eval.results.paths import check_output_dir
 
-    if not issubclass(get_task_class(task_name), StreamTask):
+    cls = get_task_class(task_name)
+    if not issubclass(cls, StreamTask):
         raise UsageError(f"task {task_name} does not score a stream, so the stride changes nothing: "
                          "sweep a stream task (wikitext2, wikitext103, ptb, 1bw, enwik8, text8)")
     if window_cfg.max_length is not None:
         check_strides(strides, window_cfg.max_length, "--max-length")
-    else:
-        context = model_context(model_cfg)
-        if context is not None:
-            check_strides(strides, context, f"the context length of {model_cfg.model}")
-    out_dir = Path(output) if output else Path("results") / model_slug(model_cfg.model) / "sweep-stride"
-    task, docs = prepare(task_name, data_cfg, window_cfg)
-    loaded = load_model(model_cfg)
-    lms = [LM(loaded, replace(task.window, stride=s), progress=Progress(enabled=not quiet)) for s in strides]
-    rows, results = [], []
-    base_window = task.window
-    for stride, lm in zip(strides, lms):
-        task.window = replace(base_window, stride=stride)
-        result = evaluate_task(task, docs, lm, model_cfg)
-        result["sweep"] = {"parameter": "stride", "values": strides}
-        path = out_dir / f"{task.name}-stride{stride}.json"
-        write_json(result, path)
-        results.append(result)
-        value = result["metrics"][result["headline"]]
-        rows.append({"stride": stride, result["headline"]: value, "seconds": result["timing"]["seconds"],
-                     "n_tokens": result["totals"].get("n_tokens"), "file": path.name})
-        echo(f"{task.name} stride {stride}: {result['headline']}={value:.4f} ({result['timing']['seconds']:.1f} s) -> {path}")
-    summary = {"task": task.name, "model": model_cfg.model, "metric": results[0]["headline"],
-               "max_length": lms[0].max_length, "rows": rows}
-    summary_path = out_dir / f"{task.name}-stride-summary.json"
-    summary_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    figures = save(stride_figure(results), out_dir / f"{task.name}-stride.png")
+    out_dir = check_output_dir(Path(output) if output else Path("results") / model_slug(model_cfg.model) / "sweep-stride")
+    tag = {"parameter": "stride", "values": strides}
+    jobs = [job(cls.name, replace(window_cfg, stride=s), data_cfg, out_dir / f"{cls.name}-stride{s}.json", sweep=tag,
+                label=f"{cls.name} stride {s}") for s in strides]
+    build_tasks(jobs)  # an option the task does not read: refused before the model's config is read
+    config = preflight(model_cfg)
+    if window_cfg.max_length is None:
+        check_strides(strides, window_length(window_cfg, config), f"the context length of {model_cfg.model}")
+    plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, config=config)
+    results = execute(plan, quiet=quiet)
+    if not plan.dist.is_main:
+        return None
+    with unwritable_hint(out_dir, plan):
+        return write_summary([results[j.path] for j in jobs], model_cfg, out_dir, echo)
+
+
+def write_summary(results: list[dict], model_cfg, out_dir: Path, echo=print) -> dict:
+    """``<task>-stride-summary.json`` (one row per stride) and the figure ``<task>-stride.png``."""
+    from gpt2eval.report.figures import save, stride_figure
+    from gpt2eval.results.atomic import write_text
+
+    task, metric = results[0]["task"], results[0]["headline"]
+    rows = [{"stride": r["config"]["window"]["stride"], metric: r["metrics"][metric], "seconds": r["timing"]["seconds"],
+             "n_tokens": r["totals"].get("n_tokens"), "file": f"{task}-stride{r['config']['window']['stride']}.json"}
+            for r in results]
+    summary = {"task": task, "model": model_cfg.model, "metric": metric,
+               "max_length": results[0]["config"]["window"]["max_length"], "rows": rows}
+    summary_path = out_dir / f"{task}-stride-summary.json"
+    write_text(summary_path, json.dumps(summary, indent=1) + "\n")
+    figures = save(stride_figure(results), out_dir / f"{task}-stride.png")
     echo(f"summary -> {summary_path}; figure -> {figures[0]}")
     return summary

@@ -1,4 +1,4 @@
-"""`gpt2eval cache info|clear`: the work-unit caches that let a killed run resume."""
+"""`gpt2eval cache info|clear`: the work-unit stores (gpt2eval-cache.sqlite) that let a killed run resume."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,32 +10,35 @@ from gpt2eval.errors import UsageError
 
 @click.group(name="cache")
 def cache():
-    """Inspect or delete work-unit caches (gpt2eval-cache.sqlite beside the results)."""
+    """Inspect or delete the stores of finished work units (gpt2eval-cache.sqlite beside the results).
+
+    Not the hub's download cache (~/.cache/huggingface), which `gpt2eval download` fills.
+    """
 
 
 def _found(paths) -> list[Path]:
-    from gpt2eval.engine.store import find_caches
+    from gpt2eval.engine.store import find_stores
 
     paths = paths or ("results",)
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
-        raise UsageError(f"no such file or folder: {missing[0]} (pass a results folder or a cache file)")
-    return find_caches(paths)
+        raise UsageError(f"no such file or folder: {missing[0]} (pass a results folder or a work-unit store file)")
+    return find_stores(paths)
 
 
 @cache.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 def info(paths):
-    """Units per model and request kind in each cache under PATHS [default: results/]."""
-    from gpt2eval.engine.store import Cache, files_of
+    """Units per model and request kind in each work-unit store under PATHS [default: results/]."""
+    from gpt2eval.engine.store import WorkUnitStore, files_of
 
     found = _found(paths)
     if not found:
-        click.echo(f"no work-unit caches under {', '.join(paths or ('results',))}")
+        click.echo(f"no work-unit stores under {', '.join(paths or ('results',))}")
     for path in found:
         size = sum(p.stat().st_size for p in files_of(path))
         click.echo(f"{path}: {size / 2**20:,.1f} MiB")
-        db = Cache(path)
+        db = WorkUnitStore(path)
         for model, kind, n_units, n_items, n_bytes in db.info():
             click.echo(f"  {model}  {kind}: {n_units:,} units, {n_items:,} items, {n_bytes / 2**20:,.1f} MiB")
         db.close()
@@ -44,7 +47,7 @@ def info(paths):
 @cache.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 def clear(paths):
-    """Delete the caches under PATHS [default: results/]; results are kept."""
+    """Delete the work-unit stores under PATHS [default: results/]; results are kept."""
     from gpt2eval.engine.store import files_of
 
     for path in _found(paths):

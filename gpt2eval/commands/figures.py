@@ -5,9 +5,10 @@ from pathlib import Path
 
 import click
 
-from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
+from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
 from gpt2eval.errors import UsageError
-from gpt2eval.commands.options import build, data_options, model_options, window_options
+from gpt2eval.commands.options import build, data_options, model_options, run_options, window_options
+from gpt2eval.commands.task_options import TaskCommand
 
 
 @click.command()
@@ -31,27 +32,29 @@ def plot(results, output, formats):
         click.echo(str(path))
 
 
-@click.command(name="sweep-stride")
+@click.command(name="sweep-stride", cls=TaskCommand)
 @click.option("--task", "task_name", required=True, help="A stream task, e.g. wikitext103.")
 @click.option("--strides", required=True, help="Comma-separated strides, e.g. 1024,512,256,128.")
 @model_options
 @window_options
 @data_options
+@run_options
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sweep-stride/].")
+@click.option("--force", is_flag=True, help="Replace results of another config in the folder (kept otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep_stride(task_name, strides, output, quiet, **opts):
+def sweep_stride(task_name, strides, output, force, quiet, **opts):
     """Score one task at several strides, loading the model once.
 
     Writes <task>-stride<S>.json per stride, <task>-stride-summary.json and the figure
-    <task>-stride.png. Strides are checked against the window length before any scoring.
+    <task>-stride.png. Everything is checked before the model loads, as for `run`: the
+    strides against the window length, the model's config, the data and the folder; a
+    result of another config there is kept unless --force. Work units are cached as for
+    `run` (a rerun resumes), and it runs under torchrun.
     """
-    from gpt2eval.results.paths import check_output_dir
     from gpt2eval.analysis.sweep import parse_strides
     from gpt2eval.analysis.sweep import sweep_stride as run_sweep
 
     if opts["stride"] is not None:
         raise UsageError("--stride does not apply to sweep-stride: list the strides in --strides")
-    if output:
-        check_output_dir(output)
     run_sweep(task_name, parse_strides(strides), build(ModelConfig, opts), build(WindowConfig, opts),
-              build(DataConfig, opts), output, quiet, echo=click.echo)
+              build(DataConfig, opts), build(RunConfig, opts), output, force, quiet, echo=click.echo)

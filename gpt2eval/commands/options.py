@@ -1,11 +1,19 @@
-"""Click options mirroring the config dataclasses one-to-one, shared by every command."""
+"""Click options mirroring the config dataclasses one-to-one, shared by every command.
+
+The task options are not written here: each task declares its own
+(``gpt2eval.engine.options``), and a command built with ``cls=TaskCommand`` gets one flag
+per declared option of the registered tasks (``task_option_params``).
+"""
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 
 import click
+from click.core import ParameterSource
 
-from gpt2eval.config import ModelConfig
+from gpt2eval.commands.task_options import given_task_options
+from gpt2eval.config import PRESETS, DataConfig, ModelConfig
 from gpt2eval.errors import UsageError
 
 # lm-eval's and torch's short names for the dtypes.
@@ -89,20 +97,11 @@ def window_options(f):
 def data_options(f):
     for option in reversed(
         [
-            click.option("--preset", type=click.Choice(["paper", "lm-eval", "megatron"]), default=None, help="Fill the options not given as this peer does [default: paper]."),
+            click.option("--preset", type=click.Choice(PRESETS), default=None, help="Fill the options not given as this peer does [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help=LIMIT_HELP),
             click.option("--detokenizer", type=click.Choice(["default", "none", "megatron"]), default=None, help="none: score the original tokenized text; megatron: Megatron-LM's (not invertible) [default: the preset's; paper: default]."),
-            click.option("--unit", default=None, help="Task text: perplexity denominator, word | token | char | byte [default: word]."),
-            click.option("--split", default=None, help="CBT: valid | test [default: valid, as the paper]."),
-            click.option("--join", default=None, help="1BW: how sentences form the stream."),
-            click.option("--stopword-topk", type=int, default=None, help="LAMBADA: first tokens the stop-word filter may try."),
-            click.option("--lambada-format", type=click.Choice(["openai", "as-is", "lm-eval"]), default=None, help="LAMBADA: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) [default: openai]."),
-            click.option("--stopword-filter", type=click.Choice(["word", "token"]), default=None, help="LAMBADA: word (complete words from the top-k first tokens) | token (bflm) [default: word]."),
-            click.option("--stopwords", type=click.Choice(["nltk179", "nltk127"]), default=None, help="LAMBADA: stop-word list [default: nltk179]."),
-            click.option("--word-count", type=click.Choice(["paper", "megatron"]), default=None, help="PTB, WikiText: words of the denominator, paper (words + one per line) | megatron [default: paper]."),
-            click.option("--cbt-join", type=click.Choice(["space", "newline"]), default=None, help="CBT: how the 20 context sentences are joined."),
             click.option("--allow-data-mismatch", is_flag=True, help="Score data whose sha256 differs from the published one (marked † everywhere)."),
             click.option("--exclude-overlap", type=click.Path(dir_okay=False), default=None, help="An overlap JSON (gpt2eval overlap): score only documents that do not overlap."),
         ]
@@ -111,18 +110,67 @@ def data_options(f):
     return f
 
 
+# Run options renamed so that "unit" is only the metric's denominator (--unit) and "cache"
+# never reads as the hub's download cache: (new flag, old flag, dataclass field).
+RENAMED = (
+    ("--resume", "--cache", "resume"),
+    ("--no-resume", "--no-cache", "resume"),
+    ("--store-dir", "--cache-dir", "store_dir"),
+    ("--work-unit-tokens", "--unit-tokens", "work_unit_tokens"),
+)
+
+
 def run_options(f):
+    """How the work is carried out (``RunConfig``), plus the old spellings as hidden aliases."""
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        for field in {field for _, _, field in RENAMED}:
+            old = kwargs.pop(f"deprecated_{field}")
+            if old is None:
+                continue
+            new = next(n for n, o, fld in RENAMED if fld == field and o == old[0])
+            if click.get_current_context().get_parameter_source(field) is not ParameterSource.DEFAULT:
+                raise UsageError(f"{old[0]} is the old name of {new}: pass only {new}")
+            kwargs[field] = old[1]
+        return f(*args, **kwargs)
+
     for option in reversed(
         [
-            click.option("--cache/--no-cache", default=True, show_default=True, help="Keep finished work units: a killed run resumes where it stopped."),
-            click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Where the work-unit cache lives [default: beside the output]."),
-            click.option("--unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True, help="Input tokens per work unit (what a kill can lose)."),
+            click.option("--resume/--no-resume", default=True, show_default=True,
+                         help="Keep each finished work unit in the work-unit store (gpt2eval-cache.sqlite), so that a "
+                              "killed run, rerun the same way, resumes where it stopped; --no-resume keeps nothing."),
+            click.option("--store-dir", type=click.Path(file_okay=False), default=None,
+                         help="Folder of the work-unit store [default: beside the output]."),
+            click.option("--work-unit-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+                         help="Input tokens per work unit: the most a kill can lose."),
+            _deprecated("--cache/--no-cache", "resume", lambda v: "--resume" if v else "--no-resume"),
+            _deprecated("--cache-dir", "store_dir", "--store-dir", type=click.Path(file_okay=False)),
+            _deprecated("--unit-tokens", "work_unit_tokens", "--work-unit-tokens", type=click.IntRange(min=1)),
         ]
     ):
-        f = option(f)
-    return f
+        command = option(command)
+    return command
+
+
+def _deprecated(flags: str, field: str, new, **kwargs):
+    """A hidden old spelling: still works, with one line on stderr naming the new one.
+
+    Its value reaches the command as ``deprecated_<field>``: ``(old flag as given, value)``.
+    """
+    def warn(ctx, param, value):
+        if value is None:
+            return None
+        old = flags.split("/")[0] if value is not False else flags.split("/")[1]
+        click.echo(f"warning: {old} is deprecated: use {new(value) if callable(new) else new}", err=True)
+        return (old, value)
+
+    return click.option(flags, f"deprecated_{field}", default=None, hidden=True, callback=warn, **kwargs)
 
 
 def build(cls, opts: dict):
-    """A config dataclass from the click options that share its field names."""
-    return cls(**{f.name: opts[f.name] for f in fields(cls) if f.name in opts})
+    """A config dataclass from the click options that share its field names (and, for the
+    data config, the task options given)."""
+    values = {f.name: opts[f.name] for f in fields(cls) if f.name in opts}
+    if cls is DataConfig:
+        values["options"] = given_task_options(opts)
+    return cls(**values)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.config import DataConfig
 
 
-@click.command()
+@click.command(cls=TaskCommand, task_options="data")
 @click.option("--task", "task_names", multiple=True, required=True, help="Task name; repeat for several.")
 @click.option("--corpus", multiple=True, help="Training text: file or glob (plain text, .gz, .jsonl[.gz]); repeat for several.")
 @click.option("--corpus-hub", multiple=True, help="DATASET[:CONFIG]:SPLIT:COLUMN, streamed with `datasets`; repeat for several.")
@@ -20,10 +21,9 @@ from gpt2eval.config import DataConfig
 @click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="A document overlaps when more than this fraction of its n-grams is found (0: any).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original test files, laid out like shared/data [default: the hub].")
 @click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8).")
-@click.option("--split", default=None, help="CBT: valid | test [default: valid].")
 @click.option("--limit", type=int, default=None, help="Only the first N documents of each task.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Overlap JSON [default: results/overlap/<filter or corpus name>.json].")
-def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, split, limit, output):
+def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, limit, output, **opts):
     """Percentage of each task's test n-grams found in a training corpus (the GPT-2 paper's Table 6).
 
     The corpus is streamed once into a Bloom filter of its normalised n-grams (lower-cased
@@ -33,17 +33,25 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
     """
     from gpt2eval.analysis.corpus import resolve
-    from gpt2eval.analysis.ngrams import NgramFilter
+    from gpt2eval.analysis.ngrams import NgramFilter, sidecar
     from gpt2eval.analysis.overlap import analyse, build_filter, report
+    from gpt2eval.pipeline.presets import per_task
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
+    from gpt2eval.results.paths import check_output_file
 
     sources = resolve(corpus, corpus_hub, text_field)
     _check_filter(filter_path, bool(sources))
-    data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, split=split, limit=limit)
+    # Every file written is checked before the corpus pass, which takes hours on a real corpus.
+    path = check_output_file(Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json")
+    if sources and filter_path:
+        check_output_file(filter_path, "--filter")
+        check_output_file(sidecar(Path(filter_path)), "--filter")
+    data_cfg = DataConfig(data_dir=data_dir, data_file=data_file, limit=limit, options=given_task_options(opts))
+    data_cfgs = per_task(list(task_names), data_cfg)
     prepared = []
     for name in task_names:  # every data problem surfaces before the corpus is read
-        task = get_task_class(name)(data_cfg)
+        task = get_task_class(name)(data_cfgs[name])
         prepared.append((task, task.documents()))
     if sources:
         filt = build_filter(sources, n, capacity, log=lambda msg: click.echo(msg, err=True))
@@ -53,7 +61,6 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
         filt = NgramFilter.load(Path(filter_path), n)
     tasks = {task.name: analyse(task, docs, filt, threshold) for task, docs in prepared}
     result = report(tasks, filt, filter_path)
-    path = Path(output) if output else Path("results") / "overlap" / f"{_slug(filter_path, sources)}.json"
     write_json(result, path)
     click.echo(render(result))
     click.echo(f"-> {path}")
@@ -79,30 +86,7 @@ def render(result: dict) -> str:
     """Table 6 style: ours per task beside the paper's two rows."""
     from tabulate import tabulate
 
-    from gpt2eval.report.paper import paper_overlap
+    from gpt2eval.report.table6 import table6_rows
 
-    n, f = result["n"], result["filter"]
-    head = (f"{n}-gram overlap with: {', '.join(s['name'] for s in result['corpus']) or '(filter ' + str(f['path']) + ')'}\n"
-            f"filter: {f['n_inserted']:,} {n}-grams, {f['size_bytes'] / 1e6:,.1f} MB, {f['hashes']} hashes, "
-            f"false-positive bound {f['false_positive_bound']:.1e}")
-    rows, footnote = [], False
-    for name, t in result["tasks"].items():
-        paper = []
-        for row in ("WebText train", "Dataset train"):
-            found = paper_overlap(name, row)
-            mark = "" if found is None or found[1] == "ngram_percent" else "*"
-            footnote |= bool(mark)
-            paper.append("–" if found is None else f"{found[0]:.2f}%{mark}")
-        rows.append([name, f"{t['n_documents']:,}", f"{t['n_ngrams']:,}", f"{t['n_overlapping']:,}", _pct(t["percent"]),
-                     _pct(t["mean_document_percent"]), f"{t['n_documents_overlapping']:,}", *paper])
-    columns = ["task", "documents", f"{n}-grams", "found", "% found", "mean % per doc", "docs overlapping",
-               "paper WebText train", "paper Dataset train"]
-    notes = ["* LAMBADA: the paper's mean overlap per passage (section 4), compare with 'mean % per doc'"] if footnote else []
-    if n != 8:
-        notes.append(f"the paper's numbers are for 8-grams; these are {n}-grams")
+    head, columns, rows, notes = table6_rows(result)
     return "\n".join([head, "", tabulate(rows, columns, tablefmt="github"), *notes])
-
-
-def _pct(value) -> str:
-    return "–" if value is None else f"{value:.2f}%"
-

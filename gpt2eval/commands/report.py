@@ -1,4 +1,4 @@
-"""`gpt2eval table` and `gpt2eval compare`: reports built from result files alone."""
+"""`gpt2eval table`, `gpt2eval compare` and `gpt2eval report`: reports built from result files alone."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,3 +68,33 @@ def compare(ctx, baseline, new, rtol, atol, ignore_config):
     report, failed = compare_results(baseline, new, rtol, atol, ignore_config)
     click.echo(report)
     ctx.exit(1 if failed else 0)
+
+
+@click.command(name="report")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--compare", "compare_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A second results folder (B): per-document and per-token (or per-word) differences, task by task.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="The HTML file [default: RESULTS_DIR/report.html].")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+              help="Token rows embedded per run, whole documents first [default: 1,000,000; WikiText-103 takes ~280k].")
+@click.option("--figures/--no-figures", default=True, show_default=True,
+              help="Draw the figures and tornado charts (matplotlib: the slow part, seconds per figure).")
+def report(results_dir, compare_dir, output, max_tokens, figures):
+    """One self-contained HTML page of a results folder: open it offline, attach it anywhere.
+
+    Table 3 beside the paper (as `gpt2eval table`), the figures, sensitivity and overlap
+    results when the folder has them, and per task: the documents ranked by loss, the
+    per-token NLL distribution, and any document's text shaded token by token (hover for
+    the token, its log-prob and context length). Token views need results written with
+    `run --save-tokens`. With --compare, tasks are matched by name and shown side by side:
+    Δ per document, per token where both tokenize alike, otherwise per word of the
+    original text (two models, two detokenizers).
+    """
+    from gpt2eval.report.html import write_report
+    from gpt2eval.report.payload import MAX_ROWS
+    from gpt2eval.results.paths import check_output_file
+
+    path = Path(output) if output else Path(results_dir) / "report.html"
+    check_output_file(path)
+    size = write_report(results_dir, compare_dir, path, max_tokens or MAX_ROWS, figures)
+    click.echo(f"report -> {path} ({size / 1e6:,.1f} MB; self-contained, opens offline)")

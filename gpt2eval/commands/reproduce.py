@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from gpt2eval.errors import UsageError
 from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.registry import unique_task_names
 
 
@@ -63,7 +63,7 @@ def download(ctx, task_names, models, revision, data_dir):
         ctx.exit(1)
 
 
-@click.command()
+@click.command(cls=TaskCommand)
 @model_options
 @window_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub].")
@@ -76,10 +76,12 @@ def download(ctx, task_names, models, revision, data_dir):
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write table3.md, .csv, .tex and figures/ in the folder from the results there.")
 @click.option("--force", is_flag=True, help="Rerun every task, replacing its result (also one of another config).")
+@click.option("--save-tokens", is_flag=True, help="Also write <task>.tokens.parquet, one row per scored token; a task whose "
+              "result exists without one is rerun (from the work-unit store).")
 @run_options
 @click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @click.pass_context
-def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, quiet, **opts):
+def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, report, force, save_tokens, quiet, **opts):
     """Run the Table 3 tasks one after another, with the paper's protocol defaults.
 
     Resumable: a task whose result file exists with the same config is skipped (the
@@ -87,70 +89,35 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     unless --force. The data of every task is looked for first, then the model is loaded,
     so a model problem is the first error; a task whose data cannot be loaded is reported
     as SKIPPED and the others still run. Then the table is printed and written with the
-    figures. Exit 1 when a task was skipped or failed.
+    figures. Exit 1 when a task was skipped or failed. Work units are cached and shared
+    over torchrun processes as for `run`.
     """
-    from gpt2eval.engine.distributed import Dist
-    from gpt2eval.pipeline.evaluate import evaluate_task, limit_note, prepare, summary
-    from gpt2eval.engine.lm import LM
-    from gpt2eval.pipeline.plan import preflight
-    from gpt2eval.models.loading import load_model
-    from gpt2eval.pipeline.overwrite import config_differences
-    from gpt2eval.results.paths import check_output_dir, check_output_file
-    from gpt2eval.pipeline.presets import resolve
-    from gpt2eval.registry import get_task_class
-    from gpt2eval.results.files import model_slug, write_json
-    from gpt2eval.commands.run import make_runner, record_run
+    from gpt2eval.pipeline.execute import execute, unwritable_hint
+    from gpt2eval.pipeline.plan import job, plan_jobs
+    from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.results.files import model_slug
+    from gpt2eval.results.paths import check_output_dir
 
     model_cfg, window_cfg = build(ModelConfig, opts), build(WindowConfig, opts)
-    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit), build(RunConfig, opts)
+    data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit, options=given_task_options(opts)), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
+    data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
-    for name in names:
-        check_output_file(out / f"{name}.json")
-    for name in names:
-        preflight(model_cfg, resolve(get_task_class(name), window_cfg, data_cfg)[0])
-    click.echo(f"results folder: {out}")
-    todo, missing, failed, kept = [], {}, {}, []
-    for name in names:
-        path = out / f"{name}.json"
-        if path.exists() and not force:
-            diffs = config_differences(path, model_cfg, *resolve(get_task_class(name), window_cfg, data_cfg))
-            if not diffs:
-                click.echo(f"{name}: skipped, {path} exists with the same config (--force reruns it)")
-                continue
-            click.echo(f"{name}: kept {path}, a result of another config ({'; '.join(diffs)}): --force replaces it", err=True)
-            kept.append(name)
-            continue
-        try:
-            todo.append(prepare(name, data_cfg, window_cfg))
-        except UsageError as e:
-            missing[name] = str(e).removeprefix(f"{name}: ")
-    if todo or missing:
-        # Before any data message: offline, a model missing from the cache is the real error.
-        loaded = load_model(model_cfg)
-        runner = make_runner(run_cfg, model_cfg, loaded, Dist(), out, quiet)
-    for name, why in missing.items():
-        click.echo(f"{name}: SKIPPED, data missing: {why}", err=True)
-    for task, docs in todo:
-        lm = LM(loaded, task.window, runner=runner)  # the preset may set a task's stride or prefix
-        if lm.progress is not None:
-            lm.progress.label = task.name
-        try:
-            result = evaluate_task(task, docs, lm, model_cfg)
-        except UsageError as e:
-            failed[task.name] = str(e)
-            click.echo(f"{task.name}: FAILED: {e}", err=True)
-            continue
-        record_run(result, run_cfg, lm.runner)  # a killed task resumes from the unit cache
-        path = out / f"{task.name}.json"
-        write_json(result, path)
-        click.echo(f"{task.name}: {summary(result)} -> {path}")
-        if note := limit_note(task, result):
-            click.echo(note)
+    jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json", save_tokens=save_tokens) for name in names]
+    plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, existing="skip", missing_data="skip")
+    if plan.dist.is_main:
+        click.echo(f"results folder: {out}")
+    execute(plan, quiet=quiet, keep_going=True)
+    if not plan.dist.is_main:  # under torchrun the other ranks only compute
+        return
     if report:
-        write_report(out)
+        with unwritable_hint(out, plan):
+            write_report(out)
+    kept = [j.task for j in jobs if j.action == "keep"]
     if kept:
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
+    missing = {j.task: j.why for j in jobs if j.action == "missing"}
+    failed = {j.task: j.why for j in jobs if j.action == "failed"}
     if missing or failed:
         click.echo(not_done_message(missing, failed, data_dir), err=True)
         ctx.exit(1)
@@ -160,15 +127,16 @@ def write_report(folder: Path) -> None:
     """Table 3 (printed, and as .md, .csv, .tex) and the figures from the results in ``folder``."""
     from gpt2eval.report.figures import plot_all
     from gpt2eval.report.table import build_table, load_results
+    from gpt2eval.results.atomic import write_text
 
     if not folder.is_dir() or not load_results([str(folder)]):
         click.echo(f"no results in {folder}: no table", err=True)
         return
     text = build_table([str(folder)], "markdown")
     click.echo("\n" + text)
-    (folder / "table3.md").write_text(text, encoding="utf-8")
+    write_text(folder / "table3.md", text)
     for fmt, suffix in (("csv", "csv"), ("latex", "tex")):
-        (folder / f"table3.{suffix}").write_text(build_table([str(folder)], fmt), encoding="utf-8")
+        write_text(folder / f"table3.{suffix}", build_table([str(folder)], fmt))
     figures = plot_all([str(folder)], folder / "figures", ("pdf",))
     click.echo(f"table -> {folder}/table3.{{md,csv,tex}}; {len(figures)} figure files -> {folder / 'figures'}")
 

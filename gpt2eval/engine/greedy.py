@@ -51,7 +51,7 @@ def predict_words(
 
 
 def predict_words_cached(prefix, tokenizer, first, accept: Callable[[str], bool], max_tokens: int) -> list[WordPrediction]:
-    """``predict_words`` for the contexts of a ``PrefixCache``, every step from their cache.
+    """``predict_words`` for the contexts of a ``SharedPrefix``, every step from their KV cache.
 
     ``first`` (B, k) holds each context's top-k first tokens, most probable first (from
     ``prefix.last_logits``). Needs each context + ``max_tokens - 1`` tokens to fit the window.

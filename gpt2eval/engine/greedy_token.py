@@ -1,4 +1,4 @@
-"""The token-level stop-word filter of cybertronai/bflm (``--stopword-filter token``).
+"""The token-level word filter of cybertronai/bflm (LAMBADA's token filter, tasks/lambada.py).
 
 The rule, as read in bflm's ``eval_lambada_slow.py`` (``predict(line, 3)``): starting
 from the context, for each of 3 steps take the 128 most probable next tokens (its
@@ -14,7 +14,7 @@ decoded and the first word of that text is the prediction::
 Every step is filtered, not only the first, so a word's later sub-word token that
 decodes to a stop word ("s", "t") is skipped too; a token that decodes to whitespace or
 punctuation only is never a stop word. Differences from bflm, none of which changes which
-tokens are chosen: the context is this run's (``--lambada-format``), the steps are batched
+tokens are chosen: the context is this run's (as the task formats it), the steps are batched
 across passages through ``LM.topk_next`` instead of one passage at a time with a KV cache,
 and the predicted word is the first whitespace word compared with gpt2eval's ``bare`` rule
 (bflm splits with BERT's BasicTokenizer, which also lower-cases and splits punctuation
@@ -28,9 +28,10 @@ STEPS = 3  # bflm: predict(context, 3)
 TOPK = 128  # bflm: --beam-width 128
 
 
-def token_filter_words(lm, contexts: Sequence[Sequence[int]], stopwords: frozenset, topk: int = TOPK,
+def token_filter_words(lm, contexts: Sequence[Sequence[int]], excluded: frozenset, topk: int = TOPK,
                        steps: int = STEPS) -> list[str]:
-    """The first word of the ``steps`` filtered tokens after each context."""
+    """The first word of the ``steps`` filtered tokens after each context; a token whose
+    stripped text is in ``excluded`` (the stop words) is never chosen."""
     assert topk >= 1 and steps >= 1, f"topk={topk}, steps={steps} must be >= 1"
     tokenizer = lm.tokenizer
     k = min(topk, len(tokenizer))
@@ -38,7 +39,7 @@ def token_filter_words(lm, contexts: Sequence[Sequence[int]], stopwords: frozens
 
     def is_stop(tok: int) -> bool:
         if tok not in cache:
-            cache[tok] = tokenizer.decode([tok]).strip() in stopwords
+            cache[tok] = tokenizer.decode([tok]).strip() in excluded
         return cache[tok]
 
     seqs = [list(c) for c in contexts]

@@ -89,6 +89,29 @@ class LM:
         stream = [self.loaded.eos_id] + list(ids) if self.eos_prefix else list(ids)
         return score_stream(_SpansThroughUnits(self), stream, self.max_length, self.stride)
 
+    def stream_contexts(self, n_ids: int):
+        """Tokens each target of ``score_stream(ids)`` was conditioned on: (n_scored,) int64.
+
+        A target at stream position ``p`` in a window that feeds ``s[w.start:w.end]`` sees
+        ``s[w.start:p]``: ``p - w.start`` tokens (the <|endoftext|> prefix counts).
+        """
+        import numpy as np
+
+        from gpt2eval.engine.windows import rolling_windows
+
+        windows = rolling_windows(n_ids + (1 if self.eos_prefix else 0), self.max_length, self.stride)
+        first = np.array([w.start for w in windows], dtype=np.int64)
+        n_scored = np.array([w.n_scored for w in windows], dtype=np.int64)
+        return np.arange(1, int(n_scored.sum()) + 1, dtype=np.int64) - np.repeat(first, n_scored)
+
+    def continuation_contexts(self, n_context: int, n_continuation: int):
+        """Tokens each continuation token was conditioned on (``continuation_span`` keeps the
+        context's end when the pair does not fit): (n_continuation,) int64."""
+        import numpy as np
+
+        kept = min(n_context + n_continuation, self.max_length + 1) - n_continuation
+        return np.arange(n_continuation, dtype=np.int64) + kept
+
     def score_continuations(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[SpanScore]:
         """log p(continuation | context) per pair; an empty context is the EOS token."""
         from gpt2eval.engine.scoring import continuation_span
@@ -242,15 +265,15 @@ class LM:
         ]
 
     def _prefixes(self, idx: list[int], contexts: Sequence[Sequence[int]]):
-        """(indices, PrefixCache) per batch of ``batch_size`` contexts, longest first; the
-        PrefixCache is None when the model's cache cannot be shared."""
+        """(indices, SharedPrefix) per batch of ``batch_size`` contexts, longest first; the
+        SharedPrefix is None when the model's KV cache cannot be shared."""
         idx = sorted(idx, key=lambda i: -len(contexts[i]))
         bs = self.scorer.batch_size
-        from gpt2eval.engine.prefix import PrefixCache
+        from gpt2eval.engine.prefix import SharedPrefix
 
         for lo in range(0, len(idx), bs):
             batch = idx[lo : lo + bs]
-            prefix = PrefixCache(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
+            prefix = SharedPrefix(self.loaded.model, [contexts[i] for i in batch], self.scorer.pad_id)
             yield batch, prefix if prefix.supported else None
             self._prefix_tokens += prefix.forward_tokens
 

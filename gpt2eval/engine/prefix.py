@@ -45,8 +45,10 @@ def _layers(cache) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
-class PrefixCache:
-    """Contexts run once as a right-padded (B, T) batch; continuations extend any row."""
+class SharedPrefix:
+    """Contexts run once as a right-padded (B, T) batch, their KV cache kept; continuations
+    extend any row. (The model's KV cache, in memory for one batch: not the work-unit
+    store on disk, ``store.WorkUnitStore``.)"""
 
     def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int):
         assert all(len(c) >= 1 for c in contexts), "empty context: prefix it with <|endoftext|>"
@@ -107,7 +109,7 @@ class PrefixCache:
         return logits[torch.arange(len(rows), device=self.device), at]  # (R, V)
 
 
-def score_from_prefix(prefix: PrefixCache, rows: Sequence[int], conts: Sequence[Sequence[int]]) -> list[SpanScore]:
+def score_from_prefix(prefix: SharedPrefix, rows: Sequence[int], conts: Sequence[Sequence[int]]) -> list[SpanScore]:
     """log p(cont | context ``row``) per pair: the first token from the prefix pass, the rest
     from one suffix pass over ``cont[:-1]``."""
     assert all(conts), "empty continuation"

@@ -29,7 +29,11 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS units (
 )"""
 
 
-class Cache:
+class WorkUnitStore:
+    """The finished work units of runs (``units.Runner``), by content key: what lets a killed
+    run resume. Not the KV cache of a shared prefix (``prefix.SharedPrefix``), nor the hub's
+    download cache."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,8 +71,8 @@ def files_of(path: Path) -> list[Path]:
     return [p for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if p.exists()]
 
 
-def find_caches(paths: Iterable[str]) -> list[Path]:
-    """Cache files at ``paths``: a cache file itself, or every one under a folder."""
+def find_stores(paths: Iterable[str]) -> list[Path]:
+    """Work-unit store files at ``paths``: a store file itself, or every one under a folder."""
     found = []
     for p in map(Path, paths):
         if p.is_file():
@@ -100,5 +104,5 @@ def unpack(blob: bytes) -> list[dict]:
         for record, n in zip(records, f["lengths"]):
             record[f["name"]] = np.frombuffer(body, dtype=dtype, count=n * width // dtype.itemsize, offset=at).reshape((n, *tail)).copy()
             at += n * width
-    assert at == len(body), f"cache record size mismatch: {at} != {len(body)} bytes"
+    assert at == len(body), f"stored record size mismatch: {at} != {len(body)} bytes"
     return records

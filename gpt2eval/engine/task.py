@@ -7,21 +7,16 @@ ratios; the per-document sums are kept so a bootstrap needs no model reruns.
 """
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import ClassVar
 
 from gpt2eval.config import DataConfig
 from gpt2eval.data.files import DataRecord, HubDataset, check_rebuilt, find_file, hub_label, load_hub_column, read_text
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.lm import LM
-
-
-# DataConfig fields that only some tasks read: a task refuses those it does not declare.
-PROTOCOL_FIELDS = (
-    "data_file", "unit", "split", "join", "stopword_topk", "lambada_format", "stopword_filter", "stopwords", "cbt_join",
-    "word_count",
-)
+from gpt2eval.engine.options import Option, check_values, current_names, resolved_values
 
 
 @dataclass
@@ -39,47 +34,57 @@ class Task:
     name: ClassVar[str]
     description: ClassVar[str]
     metric: ClassVar[str]  # headline metric, the one compared with the paper's Table 3
-    unit: ClassVar[str]  # what the denominator counts, e.g. "word", "passage", "byte"
+    counts: ClassVar[str]  # what the metric's denominator counts, e.g. "word", "passage", "byte"
     document_name: ClassVar[str] = "document"  # what one document is (what --limit N counts)
     denominator: ClassVar[int | None] = None  # the protocol's exact count on the full split
     scores_stream: ClassVar[bool] = False  # one stream scored by rolling windows (stride applies)
-    options: ClassVar[tuple[str, ...]] = ()  # DataConfig protocol fields this task reads
-    detokenizer: ClassVar[str | None] = None  # module in gpt2eval.detokenizers, or None
+    options: ClassVar[tuple[Option, ...]] = ()  # the task options it reads (gpt2eval.engine.options)
+    reads_data_file: ClassVar[bool] = False  # --data-file: one file to score instead of the original
+    # The detokenizer: a module with detokenize(line) and its inverse tokenize(line), or None.
+    detokenizer: ClassVar[ModuleType | None] = None
     megatron: ClassVar[str | None] = None  # Megatron-LM's peer (gpt2eval.detokenizers.megatron), or None
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
-    defaults: ClassVar[dict] = {}  # this task's defaults for those fields
+    save_tokens: bool = False  # set by `run --save-tokens`: evaluate keeps ``token_rows``
+    token_rows = None  # a gpt2eval.engine.tokens.TokenRows after evaluate, when asked
 
     def __init__(self, data: DataConfig):
         self.data = data
         self.record = DataRecord()
-        self._check_options()
+        given = current_names(self.options, dict(data.options))
+        self._check_options(given)
+        self.values = resolved_values(self.options, given)
 
-    def _check_options(self) -> None:
-        for name in PROTOCOL_FIELDS:
-            if name not in self.options and getattr(self.data, name) is not None:
-                raise UsageError(f"--{name.replace('_', '-')} does not apply to task {self.name}: drop it")
+    def _check_options(self, given: dict) -> None:
+        if self.data.data_file is not None and not self.reads_data_file:
+            raise UsageError(f"--data-file does not apply to task {self.name}: drop it")
+        check_values(self.name, self.options, given)
         if self.data.detokenizer == "megatron" and not self.megatron:
             raise UsageError(f"--detokenizer megatron: Megatron-LM has no detokenizer for task {self.name}: use default or none")
         if self.data.limit is not None and self.data.limit < 1:
             raise UsageError(f"--limit {self.data.limit} must be >= 1")
 
     def option(self, name: str):
-        """A protocol option's value: the user's, else this task's documented default."""
-        value = getattr(self.data, name)
-        return self.defaults.get(name) if value is None else value
+        """A task option's value as run: the user's (or the preset's), else its default."""
+        return self.values[name]
+
+    @classmethod
+    def reads_eos_prefix(cls, values: Mapping) -> bool:
+        """Whether --eos-prefix changes what this task scores, under these option values."""
+        return cls.scores_stream
 
     @property
     def protocol(self) -> dict:
         """The task-level protocol choices as run, for the result file."""
-        chosen = {name: self.option(name) for name in self.options if name != "data_file"}
-        return {"detokenizer": self.detokenizer_name, **chosen}
+        return {"detokenizer": self.detokenizer_name, **self.values}
 
     @property
     def detokenizer_name(self) -> str:
         if self.data.detokenizer == "megatron":
             return f"megatron.{self.megatron}"
-        return self.detokenizer if self.detokenizer and self.data.detokenizer in ("default", None) else "none"
+        if self.detokenizer and self.data.detokenizer in ("default", None):
+            return self.detokenizer.__name__.rpartition(".")[2]
+        return "none"
 
     def detokenize(self, line: str) -> str:
         """This task's detokenizer (or Megatron's), or the identity under ``--detokenizer none``."""
@@ -89,8 +94,7 @@ class Task:
             from gpt2eval.detokenizers.megatron import DETOKENIZERS
 
             return DETOKENIZERS[self.megatron](line)
-        module = importlib.import_module(f"gpt2eval.detokenizers.{self.detokenizer}")
-        return module.detokenize(line)
+        return self.detokenizer.detokenize(line)
 
     def detokenizer_lines(self) -> list[str]:
         """The original lines this task detokenizes, for the round-trip check."""

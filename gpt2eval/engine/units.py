@@ -1,4 +1,4 @@
-"""Work units: every model request of a task, cut into ordered units that are cached and shared.
+"""Work units: every model request of a task, cut into ordered units that are stored and shared.
 
 ``Runner.map(kind, items, compute, params)`` is the one road from a request method of
 ``LM`` to the model. ``items`` are JSON-able requests (a span ``[input_ids, target_ids]``,
@@ -13,19 +13,19 @@ a context for a top-k step, ...); ``compute(unit_items)`` returns one record
                                                    r * W + k; all-gathered after each round
 
 The cut depends on the items, the batch size and ``unit_tokens`` only, never on the
-number of processes or on what the cache holds, and a unit's records depend on its items
+number of processes or on what the store holds, and a unit's records depend on its items
 alone, so a run is bit-identical whatever the world size and however often it was killed
 and resumed: each unit is computed the same way by whoever computes it, and every rank
 reassembles the records in item order, so a task's sums are added in one fixed order.
 
-A unit's cache key is a sha256 of (model fingerprint: hub name + revision + resolved
+A unit's store key is a sha256 of (model fingerprint: hub name + revision + resolved
 commit, or the local weight files' sha256; dtype; device type; library versions), the
 request ``kind``, its ``params`` (batch size, k...) and the unit's items themselves. The
 key is content-addressed: the items are the token ids the model sees, so the window
 config (length, stride, the EOS prefix), the task protocol (detokenizer, formats, stop-word
 search) and the data (every byte of it) are all covered without naming them; a change in
 any of them changes the items and so the key. Units are committed one transaction each
-(``cache.Cache``), so SIGKILL loses at most the units in flight.
+(``store.WorkUnitStore``), so SIGKILL loses at most the units in flight.
 
 New request methods (a KV-cached word search, a shared CBT prefix...) go through the same
 ``map``: pick a new ``kind``, make each item the JSON-able request that fully determines
@@ -51,11 +51,11 @@ PHASES = {"spans": "scoring", "shared": "scoring", "word": "scoring", "topk": "n
 
 
 class Runner:
-    def __init__(self, fingerprint: dict | None = None, cache=None, dist: Dist | None = None, progress=None, unit_tokens: int = UNIT_TOKENS, label: str = "?"):
+    def __init__(self, fingerprint: dict | None = None, store=None, dist: Dist | None = None, progress=None, unit_tokens: int = UNIT_TOKENS, label: str = "?"):
         assert unit_tokens >= 1, f"unit_tokens must be >= 1, got {unit_tokens}"
-        assert cache is None or fingerprint is not None, "a cache needs a model fingerprint for its keys"
+        assert store is None or fingerprint is not None, "a work-unit store needs a model fingerprint for its keys"
         self.fingerprint = fingerprint
-        self.cache = cache  # a cache.Cache, or None: compute everything, keep nothing
+        self.store = store  # a store.WorkUnitStore, or None: compute everything, keep nothing
         self.dist = dist or Dist()
         self.progress = progress if self.dist.is_main else None
         self.unit_tokens = unit_tokens
@@ -72,7 +72,7 @@ class Runner:
         weight: Callable | None = None,
         multiple: int = 1,
     ) -> list[dict]:
-        """``compute`` over ``items``, unit by unit: from the cache, this rank, or another rank.
+        """``compute`` over ``items``, unit by unit: from the store, this rank, or another rank.
 
         ``cost(item)`` is its size in input tokens (the unit cut); ``weight(item)`` what the
         progress bar counts (None: no bar); ``multiple`` the batch size a unit is rounded to.
@@ -99,7 +99,7 @@ class Runner:
                     assert len(recs) == units[u][1] - units[u][0], f"{kind}: {len(recs)} records for unit {u}"
                     records[u] = recs
                     if keys is not None:
-                        self.cache.put(keys[u], kind, self.label, recs)
+                        self.store.put(keys[u], kind, self.label, recs)
                     if bar:
                         bar(sum(weight(items[i]) for i in range(*units[u])))
         finally:
@@ -108,7 +108,7 @@ class Runner:
         return [rec for recs in records for rec in recs]
 
     def _keys(self, kind, params, items, units) -> list[str] | None:
-        if self.cache is None or not self.dist.is_main:
+        if self.store is None or not self.dist.is_main:
             return None
         head = json.dumps({"format": FORMAT, "model": self.fingerprint, "kind": kind, "params": params or {}}, sort_keys=True)
         keys = []
@@ -121,14 +121,14 @@ class Runner:
     def _cached(self, keys) -> dict[int, list[dict]]:
         if keys is None:
             return {}
-        found = self.cache.get_many(keys)
+        found = self.store.get_many(keys)
         return {u: found[k] for u, k in enumerate(keys) if k in found}
 
     def report(self, label: str) -> dict:
         """Counts of the units since the last report; one stderr line on rank 0 when caching."""
         stats, self.stats = self.stats, {"units": 0, "cached": 0}
-        if self.cache is not None and self.dist.is_main:
-            print(f"{label}: {stats['units']:,} work units, {stats['cached']:,} from the cache {self.cache.path}", file=sys.stderr)
+        if self.store is not None and self.dist.is_main:
+            print(f"{label}: {stats['units']:,} work units, {stats['cached']:,} from the cache {self.store.path}", file=sys.stderr)
         return stats
 
 

@@ -48,11 +48,12 @@ def git_commit() -> dict | None:
 
 
 def config_dict(model_cfg, window_cfg, data_cfg, lm, task) -> dict:
-    """Every option as given, plus the window and task protocol as actually run."""
+    """Every option as given (task options by name in ``data``), plus the window and task
+    protocol as actually run."""
     return {
         "model": asdict(model_cfg),
         "window": {**asdict(window_cfg), **lm.resolved},
-        "data": asdict(data_cfg),
+        "data": data_cfg.record(),
         "protocol": task.protocol,
     }
 

@@ -6,31 +6,23 @@ from pathlib import Path
 
 from gpt2eval.config import DataConfig, WindowConfig
 from gpt2eval.errors import UsageError
-from gpt2eval.registry import get_task_class
 from gpt2eval.pipeline.build import build_result
 from gpt2eval.results.files import model_slug
 
 
 def prepare(name: str, data_cfg: DataConfig, window_cfg: WindowConfig | None = None):
-    """The task and its documents: every data problem surfaces before any model loads.
-
-    The preset fills the options not given (``gpt2eval.pipeline.presets``); the task keeps the
-    resolved configs as ``task.data`` and ``task.window``, which its LM and result use.
-    """
+    """The task and its documents for configs as given, outside a pipeline (a job does this
+    in ``plan``): the preset fills the rest, and the task keeps the resolved configs as
+    ``task.data`` and ``task.window``, which its LM and result use."""
+    from gpt2eval.pipeline.plan import load_documents
     from gpt2eval.pipeline.presets import resolve
+    from gpt2eval.registry import get_task_class
 
     cls = get_task_class(name)
     window_cfg, data_cfg = resolve(cls, window_cfg or WindowConfig(eos_prefix=None), data_cfg)
     task = cls(data_cfg)
     task.window = window_cfg
-    docs = task.documents()
-    if data_cfg.exclude_overlap:
-        from gpt2eval.results.overlap import keep_clean
-
-        docs = keep_clean(task, docs, data_cfg.exclude_overlap)
-    if not docs:
-        raise UsageError(f"task {name}: no documents to score (empty data, --limit or --exclude-overlap)")
-    return task, docs
+    return task, load_documents(task)
 
 
 def evaluate_task(task, docs, lm, model_cfg, window_cfg=None, data_cfg=None) -> dict:

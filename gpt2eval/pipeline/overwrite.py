@@ -25,6 +25,7 @@ def check_replace(path: Path, model_cfg, window_cfg, data_cfg, force: bool) -> N
 
 def config_differences(path: Path, model_cfg, window_cfg, data_cfg) -> list[str]:
     """How the result at ``path`` differs from this config in what changes the numbers."""
+    from gpt2eval.engine.options import current_names, task_options
     from gpt2eval.models.loading import resolve_device, resolve_dtype
 
     try:
@@ -38,15 +39,19 @@ def config_differences(path: Path, model_cfg, window_cfg, data_cfg) -> list[str]
     want = {
         **{f"model.{k}": v for k, v in asdict(model_cfg).items() if k != "device"},
         "model dtype as run": str(resolve_dtype(model_cfg.dtype, resolve_device(model_cfg.device))).removeprefix("torch."),
-        **{f"data.{k}": v for k, v in asdict(data_cfg).items() if k != "data_dir"},
+        **{f"data.{k}": v for k, v in data_cfg.record().items() if k != "data_dir"},
         "window.max_length": length,
         "window.stride": window_cfg.stride or length,
         "window.eos_prefix": window_cfg.eos_prefix,
     }
+    # Task options stored under an old name read as their current one; one given only in
+    # the stored result counts too (it is absent from this config's record).
+    stored_data = current_names(task_options(str(result.get("task"))), stored.get("data", {}))
     have = {
         **{f"model.{k}": v for k, v in stored.get("model", {}).items()},
         "model dtype as run": loaded.get("dtype"),
-        **{f"data.{k}": v for k, v in stored.get("data", {}).items()},
+        **{f"data.{k}": v for k, v in stored_data.items()},
         **{f"window.{k}": v for k, v in stored.get("window", {}).items()},
     }
-    return [f"{k} {have.get(k)!r} != {v!r}" for k, v in want.items() if have.get(k) != v]
+    keys = [*want, *(k for k in have if k.startswith("data.") and k != "data.data_dir" and k not in want)]
+    return [f"{k} {have.get(k)!r} != {want.get(k)!r}" for k in keys if have.get(k) != want.get(k)]

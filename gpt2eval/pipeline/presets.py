@@ -1,14 +1,15 @@
 """Presets: the protocol choices of one peer, filled into the options a user did not give.
 
 The paper leaves many details unstated (README, "Why your number differs"); each is an
-option, and a preset is one consistent reading of all of them:
+option, and a preset is one consistent reading of all of them. The generic options:
 
     option            paper (default)   lm-eval 0.4              megatron (zeroshot_gpt)
-    --lambada-format  openai            lm-eval                  as-is
     --detokenizer     default           megatron (WikiText)      megatron (PTB, WikiText, LAMBADA)
     --eos-prefix      yes               yes                      no
     --stride          L (disjoint)      L (disjoint)             32
-    --word-count      paper             paper                    megatron
+
+A task option says what each preset sets it to in its own declaration (``Option.presets``,
+``gpt2eval.engine.options``); ``gpt2eval run --help`` shows it after each flag.
 
 A preset fills only options that were not given AND that the task reads; the other
 protocol options take the task's documented default (the paper's reading). The result
@@ -19,74 +20,72 @@ before the model loads.
 """
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
-from gpt2eval.config import DataConfig, WindowConfig
+from gpt2eval.config import PRESETS, DataConfig, WindowConfig
+from gpt2eval.engine.options import current_names
 from gpt2eval.errors import UsageError
 
-PRESETS = ("paper", "lm-eval", "megatron")
-# What each preset sets, by option; a value may depend on the task class (a callable).
-_VALUES: dict[str, dict] = {
-    "paper": {"lambada_format": "openai", "detokenizer": "default", "eos_prefix": True, "stride": None},
+# What each preset sets, by generic option; a value may depend on the task class (a callable).
+_GENERIC: dict[str, dict] = {
+    "paper": {"detokenizer": "default", "eos_prefix": True, "stride": None},
     "lm-eval": {
-        "lambada_format": "lm-eval",
         "detokenizer": lambda cls: "megatron" if cls.megatron == "wikitext" else "default",
         "eos_prefix": True,
         "stride": None,
     },
     "megatron": {
-        "lambada_format": "as-is",
         "detokenizer": lambda cls: "megatron" if cls.megatron else "default",
         "eos_prefix": False,
         "stride": 32,
-        "word_count": "megatron",
     },
 }
-WINDOW_FIELDS = ("eos_prefix", "stride")
-
-
-def reads(cls) -> set[str]:
-    """The preset-filled options a task class reads."""
-    from gpt2eval.engine.stream import StreamTask
-
-    out = set(cls.options) | {"detokenizer"}
-    if issubclass(cls, StreamTask):
-        out |= {"stride", "eos_prefix"}
-    if getattr(cls, "reads_eos_prefix", False):
-        out.add("eos_prefix")
-    return out
 
 
 def preset_value(preset: str, name: str, cls):
-    """What ``preset`` sets ``name`` to for task class ``cls`` (None: not set)."""
-    value = _VALUES[preset].get(name)
+    """What ``preset`` sets option ``name`` to for task class ``cls`` (None: not set)."""
+    declared = {opt.name: opt for opt in cls.options}
+    if name in declared:
+        return declared[name].preset_value(preset, cls)
+    value = _GENERIC[preset].get(name)
     return value(cls) if callable(value) else value
 
 
 def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, DataConfig]:
     """The configs a task of class ``cls`` runs with: the user's options, then the preset's.
 
-    ``preset``, ``detokenizer`` and ``eos_prefix`` always come out resolved; an option the
-    preset leaves alone stays None, read as the task's default (``Task.option``), and the
-    result's ``config.protocol`` records every task option as run.
+    ``preset``, ``detokenizer`` and ``eos_prefix`` always come out resolved; a task option
+    the preset leaves alone stays unset, read as the task's default (``Task.option``), and
+    the result's ``config.protocol`` records every task option as run.
     """
     preset = data.preset or "paper"
     if preset not in PRESETS:
         raise UsageError(f"--preset {preset!r} is not one of {', '.join(PRESETS)}")
-    read = reads(cls)
-    given_window = {f.name: getattr(window, f.name) for f in fields(window)}
-    for name in WINDOW_FIELDS:
-        if given_window[name] is None and name in read:
-            given_window[name] = preset_value(preset, name, cls)
-    if given_window["eos_prefix"] is None:  # a task that reads no prefix: record the preset's
-        given_window["eos_prefix"] = bool(preset_value(preset, "eos_prefix", cls))
-    updates = {"preset": preset}
-    for f in fields(data):
-        if getattr(data, f.name) is not None or f.name not in read or f.name == "preset":
-            continue
-        value = preset_value(preset, f.name, cls)
-        if value is not None:
-            updates[f.name] = value
-    if data.detokenizer is None and "detokenizer" not in updates:
-        updates["detokenizer"] = "default"
-    return replace(window, **given_window), replace(data, **updates)
+    stride = window.stride
+    if stride is None and cls.scores_stream:
+        stride = preset_value(preset, "stride", cls)
+    eos_prefix = window.eos_prefix
+    if eos_prefix is None:  # also where the task reads no prefix: the result records the preset's
+        eos_prefix = bool(preset_value(preset, "eos_prefix", cls))
+    detokenizer = data.detokenizer or preset_value(preset, "detokenizer", cls) or "default"
+    given = current_names(cls.options, dict(data.options))
+    filled = {opt.name: opt.preset_value(preset, cls) for opt in cls.options if given.get(opt.name) is None}
+    return (replace(window, stride=stride, eos_prefix=eos_prefix),
+            replace(data, preset=preset, detokenizer=detokenizer, options={**given, **filled}))
+
+
+def per_task(names: list[str], data: DataConfig) -> dict[str, DataConfig]:
+    """Each task's data config, holding only the task options it declares; an option that
+    none of the tasks reads is refused (one task: as the task itself would refuse it)."""
+    from gpt2eval.registry import get_task_class
+
+    out, read = {}, set()
+    for name in names:
+        own = {key for opt in get_task_class(name).options for key in (opt.name, *opt.old_names)}
+        read |= own
+        out[name] = replace(data, options={k: v for k, v in data.options if k in own})
+    for key, _ in data.options:
+        if key not in read:
+            tasks = f"task {names[0]}" if len(names) == 1 else f"tasks {', '.join(names)}"
+            raise UsageError(f"--{key.replace('_', '-')} does not apply to {tasks}: drop it")
+    return out

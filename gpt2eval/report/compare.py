@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gpt2eval.config import DataConfig, WindowConfig
 from gpt2eval.data.files import mismatched
+from gpt2eval.engine.options import DEFAULT, current_names, recorded_values, task_options
 from gpt2eval.errors import UsageError
 from gpt2eval.report.table import load_results
 
@@ -59,13 +60,17 @@ def by_task(path: str, label: str) -> dict[str, dict]:
 def protocol_of(result: dict) -> dict:
     """The settings that change numbers, flattened to ``section.name``."""
     # A field an older result lacks was added later with a default that keeps old numbers
-    # (for a protocol option: the value such a result ran with, ``older_defaults``).
-    older_data, older_protocol = older_defaults(result.get("task", ""))
-    defaults = {"window": asdict(WindowConfig()), "data": {**asdict(DataConfig()), **older_data}, "protocol": older_protocol}
+    # (for a task option: the value such a result ran with, ``older_defaults``); an option
+    # an older result recorded under an old name is read under its current one.
+    options = task_options(result.get("task", ""))
+    older_data, older_protocol = older_defaults(options)
+    defaults = {"window": asdict(WindowConfig()), "data": {**DataConfig().record(), **older_data}, "protocol": older_protocol}
+    left_out = {opt.name for opt in options if not opt.protocol}
     flat = {}
     for section in ("window", "data", "protocol"):
-        for name, value in {**defaults[section], **result["config"].get(section, {})}.items():
-            if name not in NOT_PROTOCOL[section]:
+        recorded = current_names(options, result["config"].get(section, {}))
+        for name, value in {**defaults[section], **recorded}.items():
+            if name not in NOT_PROTOCOL[section] and name not in left_out:
                 flat[f"{section}.{name}"] = value
     flat["model.dtype"] = result["model"].get("dtype")
     flat["model.n_parameters"] = result["model"].get("n_parameters")
@@ -145,18 +150,8 @@ def _format(rows: list[dict]) -> str:
     return pd.DataFrame(shown).to_markdown(index=False, disable_numparse=True)
 
 
-def older_defaults(task: str) -> tuple[dict, dict]:
-    """(data, protocol) fields a result written before these options existed ran with: the
-    paper preset and the new options' task defaults, except LAMBADA, scored as it is."""
-    from gpt2eval.registry import get_task_class
-
-    try:
-        cls = get_task_class(task)
-    except UsageError:
-        return {"preset": "paper"}, {}
-    new = ("word_count", "cbt_join", "lambada_format", "stopword_filter", "stopwords")
-    protocol = {k: v for k, v in cls.defaults.items() if k in new}
-    data = {"preset": "paper"}
-    if "lambada_format" in cls.options:
-        data["lambada_format"] = protocol["lambada_format"] = "as-is"
-    return data, protocol
+def older_defaults(options) -> tuple[dict, dict]:
+    """(data, protocol) values a result written before these options existed ran with: the
+    paper preset, and each option's ``absent_means`` (its default unless it declares one)."""
+    data = {"preset": "paper", **{opt.name: opt.absent_means for opt in options if opt.absent_means is not DEFAULT}}
+    return data, recorded_values(options, {})

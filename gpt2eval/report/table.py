@@ -95,39 +95,43 @@ def paper_model_for(name: str, fallback: str | None, n_parameters: float | None 
 
 
 def protocol_differences(result: dict) -> list[str]:
-    """What this run did differently from the paper's protocol (gpt2eval's defaults)."""
+    """What this run did differently from the paper's protocol (gpt2eval's defaults).
+
+    A task option is marked where its declaration says it is a protocol choice and the
+    recorded value is not the paper's (``gpt2eval.engine.options``)."""
+    from gpt2eval.engine.options import DEFAULT, current_names, recorded_values
     from gpt2eval.registry import get_task_class
 
     window, data = result["config"]["window"], result["config"]["data"]
-    protocol = result["config"].get("protocol", {})
     try:
         cls = get_task_class(result["task"])
     except UsageError:
         cls = None
+    options = cls.options if cls else ()
+    protocol = current_names(options, result["config"].get("protocol", {}))
+    values = recorded_values(options, protocol)
     out = []
     if window.get("max_length") != 1024:
         out.append(f"window {window.get('max_length')} tokens (paper 1024)")
     if cls is not None and cls.scores_stream and window.get("stride") != window.get("max_length"):
         out.append(f"stride {window.get('stride')}")
-    # LAMBADA's openai and lm-eval formats read no --eos-prefix: their context has its own start.
-    if window.get("eos_prefix") is False and protocol.get("lambada_format", "as-is") == "as-is":
+    if window.get("eos_prefix") is False and (cls is None or cls.reads_eos_prefix(values)):
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
         out.append(f"--limit {data['limit']}")
     if data.get("exclude_overlap"):
         how = " (from stored sums)" if "overlap_exclusion" in result else ""
         out.append(f"--exclude-overlap {Path(data['exclude_overlap']).name}{how}")
-    if "stopword_topk" in protocol and protocol["stopword_topk"] != (128 if protocol.get("stopword_filter") == "token" else 10):
-        out.append(f"--stopword-topk {protocol['stopword_topk']}")  # the default depends on the filter
-    if result["task"] == "lambada" and "lambada_format" not in protocol:  # before the openai default
-        out.append("--lambada-format as-is (older result)")
     if data.get("preset") not in (None, "paper"):
         out.append(f"--preset {data['preset']}")
     if data.get("detokenizer") not in (None, "default"):
         out.append(f"--detokenizer {data['detokenizer']}")
-    for name, default in (cls.defaults if cls else {}).items():
-        if name in protocol and protocol[name] != default:
-            out.append(f"--{name.replace('_', '-')} {protocol[name]}")
+    for opt in options:
+        paper = opt.paper_value(cls, values)
+        if not opt.protocol or values[opt.name] == paper:
+            continue
+        older = opt.name not in protocol and opt.absent_means is not DEFAULT
+        out.append(f"{opt.flag} {values[opt.name]}" + (" (older result)" if older else ""))
     if result["model"].get("dtype") not in (None, "float32"):
         out.append(result["model"]["dtype"])
     if mismatched(result.get("data")):

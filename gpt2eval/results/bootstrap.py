@@ -20,7 +20,6 @@ The seed is fixed, so the same sums always give the same interval.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from typing import Callable
 
 import numpy as np
@@ -80,16 +79,16 @@ def task_for_result(result: dict):
     """The registered task, rebuilt from the result's own data config (as the run built it).
 
     Task constructors only check options and never read data, so the stored config
-    rebuilds the same metric definitions (e.g. task ``text`` takes its unit from
-    ``--unit``) even where the data paths no longer exist. Options this version of
-    gpt2eval does not know are dropped.
+    rebuilds the same metric definitions (e.g. task ``text`` takes what its perplexity is
+    per from ``--text-denominator``) even where the data paths no longer exist. Options
+    this version of gpt2eval does not know are dropped.
     """
     from gpt2eval.config import DataConfig
     from gpt2eval.registry import get_task_class
 
-    known = {f.name for f in fields(DataConfig)}
-    data = {k: v for k, v in result["config"]["data"].items() if k in known}
-    return get_task_class(result["task"])(DataConfig(**data))
+    cls = get_task_class(result["task"])
+    names = {name for opt in cls.options for name in (opt.name, *opt.old_names)}
+    return cls(DataConfig.from_record(result["config"]["data"], names))
 
 
 def ci_from_result(result: dict, resamples: int = RESAMPLES, seed: int = SEED) -> dict | None:

@@ -32,7 +32,7 @@ def _entry(overlap: dict, task: str, path: str, data: dict) -> dict:
                          f"run `gpt2eval overlap --task {task} ...` first")
     if _digests(entry["data"]) != _digests(data):
         raise UsageError(f"--exclude-overlap {path}: task {task} was analysed on other data (sha256 differs): "
-                         "rerun `gpt2eval overlap` with the same --data-dir/--split")
+                         "rerun `gpt2eval overlap` with the same --data-dir and task options")
     return entry
 
 
