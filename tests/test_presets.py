@@ -130,9 +130,9 @@ LM_EVAL_GOLD = {
 
 
 @pytest.mark.parametrize("task, limit", [("lambada", 20), ("wikitext2-lmeval", 1)])
-def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir, data_dir, tmp_path):
+def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, gpt2_model_dir, data_dir, tmp_path):
     out = tmp_path / f"{task}.json"
-    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(gpt2_model_dir), "--data-dir", str(data_dir),
             "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
