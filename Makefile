@@ -1,7 +1,6 @@
 # gpt2eval: `make test` and `make reproduce-table` do their own set-up on a fresh machine.
 PYTHON ?= python3
 VENV ?= .venv
-BIN := $(VENV)/bin
 # PyPI's Linux `torch` is the CUDA build (~0.9 GB wheel plus ~3 GB of nvidia-* wheels). A
 # CPU-only machine saves most of that with the CPU build (~190 MB):
 #   make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
@@ -11,7 +10,7 @@ TORCH ?= torch==2.13.0
 # Offline compute node: `make download MODELS="gpt2 gpt2-medium gpt2-large gpt2-xl"` where
 # there is network, then run with HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1.
 MODEL ?= gpt2-large
-MODELS ?= $(MODEL)
+MODELS ?=
 SIZES ?= gpt2 gpt2-medium gpt2-large gpt2-xl
 DEVICE ?= auto
 # float32 by default: the table marks other dtypes as differing from the paper's protocol.
@@ -23,37 +22,56 @@ FORCE ?=
 # SAVE_TOKENS=1: also <task>.tokens.parquet per task, for `gpt2eval report RESULTS/<model>`.
 SAVE_TOKENS ?=
 RESULTS ?= results
-GPT2EVAL := $(BIN)/gpt2eval
-# $(call q,TEXT): TEXT as ONE shell word, whatever it holds (quotes, $, ;, spaces). Every
-# variable a user can set reaches a command only through it, and never a make shell call.
+# $(call v,NAME): NAME's text exactly as the user gave it (command line or environment: a `$`
+# in it is kept, never expanded by make), else this Makefile's default. $(call q,TEXT): TEXT
+# as ONE shell word, whatever it holds (quotes, $, ;, spaces); $(call qv,NAME) both; $(call
+# qw,NAME): each word of a list variable as one shell word. Every variable a user can set
+# reaches a command only through them, and never a make shell call (tests/test_makefile.py
+# runs every target with a hostile value of every variable).
+v = $(if $(filter command line environment environment override,$(origin $(1))),$(value $(1)),$($(1)))
+# make puts command-line variables, EXPANDED, into every recipe's environment: in a value, even
+# a make shell call would run. Not exported, they still reach `$(MAKE)` through MAKEFLAGS.
+USER_VARIABLES = PYTHON VENV TORCH TEST_WORKERS MODEL MODELS SIZES DEVICE DTYPE BATCH_SIZE DATA_DIR LIMIT FORCE SAVE_TOKENS RESULTS \
+	PRESET TABLE3_TASKS OUT
+$(foreach x,$(USER_VARIABLES),$(if $(filter command line,$(origin $(x))),$(eval unexport $(x))))
 q = '$(subst ','\'',$(1))'
-REPRODUCE_OPTS = --model $(call q,$(MODEL)) --device $(call q,$(DEVICE)) --dtype $(call q,$(DTYPE)) \
-	--batch-size $(call q,$(BATCH_SIZE)) --results-dir $(call q,$(RESULTS)) \
-	$(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR))) $(if $(LIMIT),--limit $(call q,$(LIMIT))) \
-	$(if $(filter 1 yes true,$(FORCE)),--force) $(if $(filter 1 yes true,$(SAVE_TOKENS)),--save-tokens)
+qv = $(call q,$(call v,$(1)))
+qw = $(foreach w,$(call v,$(1)),$(call q,$(w)))
+bin = $(call q,$(call v,VENV)/bin/$(1))
+GPT2EVAL = $(call bin,gpt2eval)
+REPRODUCE_OPTS = --model $(call qv,MODEL) --device $(call qv,DEVICE) --dtype $(call qv,DTYPE) \
+	--batch-size $(call qv,BATCH_SIZE) --results-dir $(call qv,RESULTS) \
+	$(if $(call v,DATA_DIR),--data-dir $(call qv,DATA_DIR)) $(if $(call v,LIMIT),--limit $(call qv,LIMIT)) \
+	$(if $(filter 1 yes true,$(call v,FORCE)),--force) $(if $(filter 1 yes true,$(call v,SAVE_TOKENS)),--save-tokens)
 
 .PHONY: install test test-fast clean reproduce-table reproduce-all download update-baseline sensitivity
 
-install: $(VENV)/.installed
+install: $(call v,VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+$(call v,VENV)/.installed: pyproject.toml
+	$(call qv,PYTHON) -m venv $(call qv,VENV)
+	$(call bin,pip) install --quiet --upgrade pip
+	$(call bin,pip) install --quiet $(call qw,TORCH)
+	$(call bin,pip) install --quiet -e '.[test]'
+	touch $(call q,$@)
 
-# The full suite, as CI runs it.
+# pytest-xdist workers, one per core (at most 4), each on one torch thread (tests/conftest.py):
+# the suite is many small tests, which processes spread over the cores better than threads.
+# TEST_WORKERS=0 runs every test in this one process.
+TEST_WORKERS ?= auto
+PYTEST = $(call bin,python) -m pytest -q -n $(call qv,TEST_WORKERS) --maxprocesses 4
+
+# The full suite, as CI runs it: under 3 minutes on 2 quiet cores.
 test: install
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The engine and CLI tests without the slow ones (whole real files, wheel builds, the CI
-# baseline; listed in tests/conftest.py): target under a minute.
+# baseline; listed in tests/conftest.py): under a minute on 2 quiet cores.
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(call qv,VENV) build dist *.egg-info
 
 # Every Table 3 task for MODEL (finished tasks of the same config are kept; FORCE=1 reruns
 # them). `gpt2eval reproduce` picks the folder, RESULTS/<model>/, prints it, and writes
@@ -64,22 +82,29 @@ reproduce-table: install
 
 # The four sizes, then one scaling figure over their folders (hub ids: '/' -> '__').
 reproduce-all: install
-	for m in $(foreach s,$(SIZES),$(call q,$(s))); do $(MAKE) --no-print-directory reproduce-table MODEL="$$m" || exit 1; done
-	$(GPT2EVAL) plot $(foreach s,$(SIZES),$(call q,$(RESULTS)/$(subst /,__,$(s)))) --output $(call q,$(RESULTS)/figures) --format pdf
+	for m in $(call qw,SIZES); do $(MAKE) --no-print-directory reproduce-table MODEL="$$m" || exit 1; done
+	$(GPT2EVAL) plot $(foreach s,$(call v,SIZES),$(call q,$(call v,RESULTS)/$(subst /,__,$(s)))) --output $(call q,$(call v,RESULTS)/figures) --format pdf
 
+# MODELS (a list) or else MODEL.
 download: install
-	$(GPT2EVAL) download $(foreach m,$(MODELS),--model $(call q,$(m))) $(if $(DATA_DIR),--data-dir $(call q,$(DATA_DIR)))
+	$(GPT2EVAL) download $(if $(call v,MODELS),$(foreach m,$(call v,MODELS),--model $(call q,$(m))),--model $(call qv,MODEL)) \
+		$(if $(call v,DATA_DIR),--data-dir $(call qv,DATA_DIR))
 
 # Regenerate the CI regression baseline (results/ci/) after a deliberate change of numbers.
 update-baseline: install
-	$(BIN)/python tests/ci_baseline.py results/ci
+	$(call bin,python) tests/ci_baseline.py results/ci
 
 # What each protocol choice the paper leaves open is worth, for every Table 3 task of MODEL:
-# one `gpt2eval sensitivity` per task (base run: PRESET), then the tornado charts.
+# one `gpt2eval sensitivity` per task (base run: PRESET), then the tornado charts, into OUT
+# [default: beside the other results, RESULTS/<model>/sensitivity, the folder `reproduce` uses].
 PRESET ?= paper
 TABLE3_TASKS ?= lambada cbt-cn cbt-ne wikitext2 ptb enwik8 text8 wikitext103 1bw
+OUT ?=
+SLUG = $(call bin,python) -c 'import sys; from gpt2eval.results import model_slug; print(model_slug(sys.argv[1]))'
 sensitivity: install
-	for t in $(TABLE3_TASKS); do $(GPT2EVAL) sensitivity --task $$t --preset $(PRESET) --model '$(MODEL)' --device $(DEVICE) \
-		--dtype $(DTYPE) --batch-size $(BATCH_SIZE) $(if $(DATA_DIR),--data-dir '$(DATA_DIR)') $(if $(LIMIT),--limit $(LIMIT)) \
-		--output '$(OUT)/sensitivity' || exit 1; done
-	$(GPT2EVAL) plot '$(OUT)/sensitivity' --output '$(OUT)/sensitivity'
+	out=$(if $(call v,OUT),$(call qv,OUT),$(call qv,RESULTS)/"$$($(SLUG) $(call qv,MODEL))"/sensitivity) && \
+	for t in $(call qw,TABLE3_TASKS); do $(GPT2EVAL) sensitivity --task "$$t" --preset $(call qv,PRESET) \
+		--model $(call qv,MODEL) --device $(call qv,DEVICE) --dtype $(call qv,DTYPE) --batch-size $(call qv,BATCH_SIZE) \
+		$(if $(call v,DATA_DIR),--data-dir $(call qv,DATA_DIR)) $(if $(call v,LIMIT),--limit $(call qv,LIMIT)) \
+		--output "$$out" || exit 1; done && \
+	$(GPT2EVAL) plot "$$out" --output "$$out"

@@ -199,7 +199,7 @@ class Lambada(Task):
         fmt = self.format
         if fmt == "lm-eval":
             return lm_eval_encode(lm, d.extra["context"], d.extra["continuation"])
-        prefix = [lm.loaded.eos_id] if fmt == "as-is" and lm.eos_prefix else []
+        prefix = [lm.loaded.start_id] if fmt == "as-is" and lm.eos_prefix else []
         return prefix + lm.encode(d.extra["context"]), lm.encode(d.extra["continuation"])
 
     def predictions(self, lm: LM, contexts: list) -> tuple[list[str], list[str], list[int]]:
@@ -213,7 +213,7 @@ class Lambada(Task):
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
         pairs = [self.encode(d, lm) for d in docs]
-        contexts = [ctx or [lm.loaded.eos_id] for ctx, _ in pairs]
+        contexts = [ctx or [lm.loaded.start_id] for ctx, _ in pairs]
         if self.option("stopword_filter") == "word":
             # One pass per context scores the target and feeds the word search from its KV cache.
             words, digest = stopwords(self.option("stopwords"))

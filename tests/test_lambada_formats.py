@@ -44,7 +44,7 @@ def test_lm_eval_format_splits_on_single_spaces(data_dir):
 def test_as_is_with_and_without_the_eos_prefix():
     class FakeLM:
         eos_prefix = True
-        loaded = SimpleNamespace(eos_id=50256)
+        loaded = SimpleNamespace(eos_id=50256, start_id=50256)
 
         def encode(self, text):
             return _tokenizer().encode(text)

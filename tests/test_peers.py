@@ -36,12 +36,9 @@ def peer_dir(data_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hf(memorising_model_dir):
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from gpt2eval.testing import gpt2_tokenizer
-
-    torch.set_num_threads(1)
-    return AutoModelForCausalLM.from_pretrained(memorising_model_dir).eval(), gpt2_tokenizer()
+    return AutoModelForCausalLM.from_pretrained(memorising_model_dir).eval(), AutoTokenizer.from_pretrained(memorising_model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -268,9 +265,7 @@ def ptb_run(model_dir, data, out, *args) -> float:
 @pytest.mark.parametrize("lines", [60, None])
 def test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb(lines, tiny_model_dir, data_dir, tmp_path):
     """Within 1e-6 in log; the paper's divisor or last window would miss by more."""
-    from transformers import AutoModelForCausalLM
-
-    from gpt2eval.testing import gpt2_tokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     text = (data_dir / "ptb" / "ptb.test.txt").read_text(encoding="utf-8")
     if lines is not None:
@@ -279,7 +274,8 @@ def test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb(lines, tiny_mod
         (tmp_path / "ptb" / "ptb.test.txt").write_text(text, encoding="utf-8")
     data = tmp_path if lines is not None else data_dir
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
-    theirs = math.log(megatron_adjusted_perplexity(model, gpt2_tokenizer(), text, model.config.n_positions))
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    theirs = math.log(megatron_adjusted_perplexity(model, tok, text, model.config.n_positions))
     ours = math.log(ptb_run(tiny_model_dir, data, tmp_path / "ptb.json"))
     assert abs(ours - theirs) <= 1e-6, (ours, theirs)
     if lines is not None:

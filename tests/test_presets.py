@@ -143,9 +143,9 @@ LM_EVAL_GOLD = {
 
 
 @pytest.mark.parametrize("task, limit", [("lambada", 20), ("wikitext2-lmeval", 1)])
-def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir, data_dir, tmp_path):
+def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, gpt2_model_dir, data_dir, tmp_path):
     out = tmp_path / f"{task}.json"
-    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(gpt2_model_dir), "--data-dir", str(data_dir),
             "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -155,10 +155,10 @@ def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir,
 
 
 @pytest.mark.parametrize("name, task, limit", [("lambada_openai", "lambada", 20), ("wikitext", "wikitext2-lmeval", 1)])
-def test_lm_eval_names_give_lm_evals_numbers(name, task, limit, tiny_model_dir, data_dir, tmp_path):
+def test_lm_eval_names_give_lm_evals_numbers(name, task, limit, gpt2_model_dir, data_dir, tmp_path):
     """lm-eval's task names run lm-eval's tasks: no --preset needed, and the result says so."""
     out = tmp_path / f"{task}.json"
-    result = CliRunner().invoke(main, ["run", "--task", name, "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+    result = CliRunner().invoke(main, ["run", "--task", name, "--model", str(gpt2_model_dir), "--data-dir", str(data_dir),
                                        "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)])
     assert result.exit_code == 0, result.output
     r = json.loads(out.read_text())

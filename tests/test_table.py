@@ -105,8 +105,9 @@ def test_latex_to_a_file(results, tmp_path):
     out = invoke(results, "--format", "latex", "--output", target, "--paper-model", "none")
     assert out.exit_code == 0, out.output
     tex = target.read_text()
-    assert tex.startswith(r"\begin{tabular}{llrrrrrrrrrr}") and r"\end{tabular}" in tex
-    assert r"19.00 $\pm$ 0.55" in tex and r"92.45 \dag{}1" in tex and r"\dag{}1 --cbt-split test" in tex
+    assert tex.startswith("% gpt2eval table: needs \\usepackage{booktabs}") and r"\end{tabular}" in tex
+    assert tex.splitlines()[1].startswith(r"\begin{tabular}{llrrrrrrrrrr}")
+    assert r"19.00 $\pm$ 0.55" in tex and r"92.45 \dag{}1" in tex and r"\dag{}1 -{}-cbt-split test" in tex
     assert r"/tmp/tiny & ours & -- &" in tex, "missing cells are --, rows of other models have no paper rows"
     assert tex.count(" & paper ") == 1 and " & paper gpt2-large & " in tex, "only gpt2-large has a paper row"
     assert r"\%" in tex and "_" not in tex.replace(r"\_", "")

@@ -3,17 +3,13 @@ and results recorded under the old names still reading (compare, overwrite, boot
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
 from gpt2eval.engine.options import Option, current_names, recorded_values, resolved_values
 from gpt2eval.errors import UsageError
 from gpt2eval.pipeline.presets import per_task
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import run
 
 
 def test_an_option_checks_its_values_and_computes_defaults_that_read_others():

@@ -5,15 +5,18 @@ A corpus is one or more sources, each read as documents, each document as text p
     plain text (any other name)   the whole file is ONE document (n-grams run across its
                                   lines, so a sentence wrapped over two lines still counts),
                                   read in pieces of about ``PIECE_CHARS`` (1 MB)
-    .gz                           the same, decompressed on the fly
-    .jsonl / .jsonl.gz            one document per line: the ``--text-field`` of each object
+    .gz, .xz, .zst                the same, decompressed on the fly (.zst: The Pile's format)
+    .jsonl / .jsonl.gz|.xz|.zst   one document per line: the ``--text-field`` of each object
     --corpus-hub DATASET[:CONFIG]:SPLIT:COLUMN
                                   ``datasets.load_dataset(..., streaming=True)``: one document
                                   per row (a local folder of data files works as DATASET)
 
 Counting the n-grams first (``count_ngrams``) reads the corpus twice; ``--capacity``
 skips that pass. Bytes that are not UTF-8 are replaced (U+FFFD is no letter, so it only
-separates words).
+separates words). A file that is not text at all (``is_text``: NUL bytes, or mostly
+invalid UTF-8, in its first 64 KiB once decompressed: an image, a model, a tarball) is
+skipped with a warning that counts it, since its "words" would only dilute nothing and
+hide a wrong path; a corpus with no n-gram at all is an error, never 0.00%.
 """
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ import glob
 import gzip
 import io
 import json
+import lzma
 import re
+import sys
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +38,8 @@ from gpt2eval.errors import UsageError
 from gpt2eval.analysis.ngrams import ngram_hashes, normalise
 
 PIECE_CHARS = 1 << 20  # ~1 MB of text per piece of a plain-text document
+SNIFF_BYTES = 1 << 16  # what is_text looks at
+COMPRESSED = (".gz", ".xz", ".zst")
 BATCH_WORDS = 1 << 18  # words hashed per numpy batch: the constant part of the memory
 _WORD_CHAR = re.compile(r"[^\W_]")
 
@@ -50,8 +58,9 @@ class Source:
 
 
 def resolve(corpus: tuple[str, ...], hub: tuple[str, ...], text_field: str = "text") -> list[Source]:
-    """Sources from ``--corpus`` paths or globs and ``--corpus-hub`` specs; bad ones fail now."""
-    sources = []
+    """Sources from ``--corpus`` paths or globs and ``--corpus-hub`` specs; bad ones fail now,
+    files that are not text are left out with one warning that counts them."""
+    sources, skipped = [], []
     for given in corpus:
         paths = sorted(glob.glob(given)) if glob.has_magic(given) else [given]
         if not paths:
@@ -59,8 +68,17 @@ def resolve(corpus: tuple[str, ...], hub: tuple[str, ...], text_field: str = "te
         for path in paths:
             if not Path(path).is_file():
                 raise UsageError(f"--corpus {path}: not a file")
-            jsonl = path.removesuffix(".gz").endswith(".jsonl")
+            if not is_text(path):
+                skipped.append(path)
+                continue
+            jsonl = _plain_name(path).endswith(".jsonl")
             sources.append(Source("jsonl" if jsonl else "text", path, text_field))
+    if skipped:
+        print(f"warning: skipped {len(skipped)} corpus file(s) that are not text (NUL bytes or not UTF-8): "
+              f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}", file=sys.stderr)
+    if skipped and not sources and not hub:
+        raise UsageError(f"--corpus: none of the {len(skipped)} file(s) is text: pass plain text or .jsonl "
+                         f"(optionally {', '.join(COMPRESSED)})")
     for spec in hub:
         parts = spec.rsplit(":", 2)
         if len(parts) != 3 or not all(parts):
@@ -69,27 +87,85 @@ def resolve(corpus: tuple[str, ...], hub: tuple[str, ...], text_field: str = "te
     return sources
 
 
+def _plain_name(path: str) -> str:
+    for suffix in COMPRESSED:
+        path = path.removesuffix(suffix)
+    return path
+
+
+def is_text(path: str) -> bool:
+    """No NUL byte, and at most 10% of bytes outside valid UTF-8, in the first ``SNIFF_BYTES``."""
+    try:
+        with _open_binary(path) as f:
+            head = f.read(SNIFF_BYTES)
+    except READ_ERRORS as e:
+        raise UsageError(f"--corpus {path}: cannot read it ({_why(e)}): damaged or truncated?") from None
+    if b"\0" in head:
+        return False
+    bad = len(head) - len(head.decode("utf-8", errors="ignore").encode("utf-8"))
+    return bad <= 0.1 * len(head)
+
+
 def documents(source: Source) -> Iterator[Iterator[str]]:
     """The source's documents, each an iterator of text pieces."""
     if source.kind == "text":
         yield _pieces(source.name)
     elif source.kind == "jsonl":
-        with _open(source.name) as f:
-            for i, line in enumerate(f, 1):
-                if line.strip():
-                    yield iter([_field(line, source, i)])
+        try:
+            with _open(source.name) as f:
+                for i, line in enumerate(f, 1):
+                    if line.strip():
+                        yield iter([_field(line, source, i)])
+        except READ_ERRORS as e:
+            raise UsageError(f"--corpus {source.name}: cannot read it ({_why(e)}): damaged or truncated?") from None
     else:
         for text in _hub_rows(source):
             yield iter([text])
 
 
+def _open_binary(path: str):
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".xz"):
+        return lzma.open(path, "rb")
+    if path.endswith(".zst"):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
+    return open(path, "rb")
+
+
 def _open(path: str):
-    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+    return io.TextIOWrapper(io.BufferedReader(_open_binary(path)) if path.endswith(".zst") else _open_binary(path),
+                            encoding="utf-8", errors="replace")
+
+
+def _read_errors() -> tuple:
+    errors = (OSError, EOFError, zlib.error, lzma.LZMAError)
+    try:
+        import zstandard
+
+        return (*errors, zstandard.ZstdError)
+    except ImportError:
+        return errors
+
+
+READ_ERRORS = _read_errors()
+
+
+def _why(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
 
 
 def _pieces(path: str) -> Iterator[str]:
     """Pieces of about PIECE_CHARS, each cut after a non-word character (no word in two)."""
+    try:
+        yield from _cut_pieces(path)
+    except READ_ERRORS as e:
+        raise UsageError(f"--corpus {path}: cannot read it ({_why(e)}): damaged or truncated?") from None
+
+
+def _cut_pieces(path: str) -> Iterator[str]:
     with _open(path) as f:
         carry = ""
         while piece := f.read(PIECE_CHARS):

@@ -28,9 +28,11 @@ and ``fpr_bound`` checks the bound from the filter's actual size, probes and cou
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -142,8 +144,10 @@ class NgramFilter:
                 "false_positive_bound": self.false_positive_bound}
 
     def save(self, path: Path) -> None:
+        """The bit array, then its sidecar with the array file's sha256 (checked by ``load``)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.bloom.save(str(path))
+        self.meta["sha256"] = file_sha256(path)
         sidecar(path).write_text(json.dumps(self.meta, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -164,11 +168,25 @@ class NgramFilter:
             raise UsageError(f"cannot load the filter {path} ({e}): rebuild it with --corpus") from None
         if bloom.size_in_bits != meta["size_bits"]:
             raise UsageError(f"{path} does not match its {sidecar(path).name}: rebuild it with --corpus")
+        if "sha256" not in meta:  # saved before filters carried a checksum
+            print(f"warning: {sidecar(path).name} holds no checksum (an older gpt2eval built it): {path} is not verified; "
+                  "rebuild it with --corpus to have one", file=sys.stderr)
+        elif file_sha256(path) != meta["sha256"]:
+            raise UsageError(f"{path} is damaged: its sha256 is not the one its {sidecar(path).name} recorded when it was "
+                             "built (a changed bit turns into a wrong percentage): rebuild it with --corpus")
         return cls(bloom, meta)
 
 
 def sidecar(path: Path) -> Path:
     return Path(str(path) + ".json")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def rbloom_hashes(capacity: int, rate: float) -> int:

@@ -27,9 +27,12 @@ overlap, never hide it: at most 1e-8 of the lookups.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import sys
+from pathlib import Path
 
 from gpt2eval.analysis.ngrams import NgramFilter, ngram_hashes, normalise
+from gpt2eval.errors import UsageError
 from gpt2eval.results.overlap import FORMAT
 
 
@@ -41,15 +44,59 @@ def build_filter(sources, n: int, capacity: int | None = None, log=None) -> Ngra
     if capacity is None:
         capacity = count_ngrams(sources, n)
         log(f"corpus: {capacity:,} {n}-grams counted")
+        check_not_empty(capacity, sources, n)
     filt = NgramFilter.create(capacity, n)
     log(f"filter: {filt.meta['size_bits'] / 8e6:,.1f} MB, {filt.meta['hashes']} hashes")
     for hashes in hash_batches(sources, n):
         filt.add(hashes)
+    check_not_empty(filt.meta["n_inserted"], sources, n)
     filt.meta["corpus"] = [s.describe() for s in sources]
     if filt.false_positive_bound > filt.meta["target_false_positive_rate"]:
         print(f"warning: {filt.meta['n_inserted']:,} n-grams inserted into a filter sized for {capacity:,}: "
               f"false-positive bound {filt.false_positive_bound:.2g}; drop --capacity to size it by counting", file=sys.stderr)
     return filt
+
+
+def check_not_empty(n_ngrams: int, sources, n: int) -> None:
+    """A corpus without one n-gram would report 0.00% overlap for every task: an error instead."""
+    if n_ngrams == 0:
+        names = ", ".join(s.name for s in sources[:3]) + (" ..." if len(sources) > 3 else "")
+        raise UsageError(f"the corpus ({names}) holds no {n}-gram (empty, or fewer than {n} words per document): "
+                         "check --corpus/--corpus-hub and --text-field")
+
+
+def analysis_of(overlap: dict) -> dict:
+    """What an overlap JSON's numbers depend on: the n, the filter's corpus, and per task the
+    threshold, the data read (sha256) and the documents."""
+    from gpt2eval.pipeline.overwrite import data_digests
+
+    corpus = overlap.get("corpus") or []
+    return {
+        "n": overlap.get("n"),
+        "corpus": sorted(json.dumps(c, sort_keys=True) for c in corpus) if corpus else (overlap.get("filter") or {}).get("sha256"),
+        "tasks": {name: {"threshold": t.get("threshold"), "documents": t.get("n_documents"),
+                         "data": [d for d, _ in data_digests(t.get("data") or {})]}
+                  for name, t in (overlap.get("tasks") or {}).items()},
+    }
+
+
+def check_replace(path: Path, planned: dict, force: bool) -> None:
+    """Refuse to write ``path`` over an overlap JSON of another analysis unless ``force``
+    (as ``gpt2eval.pipeline.overwrite`` does for results); ``planned`` is ``analysis_of``
+    the report about to be written."""
+    if force or not path.exists():
+        return
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        diffs = [] if existing.get("format") == FORMAT else ["it is not an overlap JSON"]
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        diffs = ["it is not an overlap JSON"]
+    if not diffs:
+        have = analysis_of(existing)
+        diffs = [f"{k} differ" if k != "n" else f"n {have[k]} != {planned[k]}" for k in planned if have[k] != planned[k]]
+    if diffs:
+        raise UsageError(f"{path} holds another overlap analysis ({'; '.join(diffs)}): kept it; "
+                         "pass --force to replace it, or write elsewhere with --output")
 
 
 def analyse(task, docs, filt: NgramFilter, threshold: float = 0.0) -> dict:

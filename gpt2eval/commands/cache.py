@@ -23,14 +23,19 @@ def _found(paths) -> list[Path]:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]} (pass a results folder or a work-unit store file)")
-    return find_stores(paths)
+    return find_stores(paths, damaged=True)
 
 
 @cache.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 def info(paths):
-    """Units per model and request kind in each work-unit store under PATHS [default: results/]."""
-    from gpt2eval.engine.store import WorkUnitStore, files_of
+    """Units per model and request kind in each work-unit store under PATHS [default: results/].
+
+    A damaged store (or one a run moved aside) is listed as such; `clear` deletes it.
+    """
+    import sqlite3
+
+    from gpt2eval.engine.store import DAMAGED, Damaged, WorkUnitStore, files_of
 
     found = _found(paths)
     if not found:
@@ -38,21 +43,35 @@ def info(paths):
     for path in found:
         size = sum(p.stat().st_size for p in files_of(path))
         click.echo(f"{path}: {size / 2**20:,.1f} MiB")
-        db = WorkUnitStore(path)
-        for model, kind, n_units, n_items, n_bytes in db.info():
+        if DAMAGED in path.name:
+            click.echo(f"  moved aside by a run (damaged): `gpt2eval cache clear {path.parent}` deletes it")
+            continue
+        try:
+            db = WorkUnitStore(path, readonly=True)
+            rows = db.info()
+            db.close()
+        except Damaged as e:
+            click.echo(f"  damaged ({e}): the next run moves it aside and recomputes; `gpt2eval cache clear {path}` deletes it")
+            continue
+        except sqlite3.Error as e:
+            click.echo(f"  cannot be read ({e}): check its permissions")
+            continue
+        for model, kind, n_units, n_items, n_bytes in rows:
             click.echo(f"  {model}  {kind}: {n_units:,} units, {n_items:,} items, {n_bytes / 2**20:,.1f} MiB")
-        db.close()
 
 
 @cache.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 def clear(paths):
-    """Delete the work-unit stores under PATHS [default: results/]; results are kept."""
+    """Delete the work-unit stores under PATHS [default: results/], damaged ones too; results are kept."""
     from gpt2eval.engine.store import files_of
 
     for path in _found(paths):
         files = files_of(path)
         size = sum(p.stat().st_size for p in files)
-        for p in files:
-            p.unlink()
+        try:
+            for p in files:
+                p.unlink()
+        except OSError as e:
+            raise UsageError(f"cannot delete {e.filename} ({e.strerror}): check the folder's permissions") from None
         click.echo(f"removed {path} ({size / 2**20:,.1f} MiB)")

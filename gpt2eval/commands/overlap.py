@@ -23,18 +23,23 @@ from gpt2eval.config import DataConfig
 @click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8).")
 @click.option("--limit", type=int, default=None, help="Only the first N documents of each task.")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Overlap JSON [default: results/overlap/<filter or corpus name>.json].")
-def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, limit, output, **opts):
+@click.option("--force", is_flag=True, help="Replace an existing overlap JSON of another analysis (kept otherwise).")
+def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity, threshold, data_dir, data_file, limit, output, force, **opts):
     """Percentage of each task's test n-grams found in a training corpus (the GPT-2 paper's Table 6).
 
     The corpus is streamed once into a Bloom filter of its normalised n-grams (lower-cased
     alphanumeric words; a first pass counts them so that the false-positive rate stays
-    under 1e-8), kept on disk with --filter FILE and reusable for any task. The JSON
-    gives per task the percentage, each document's overlap fraction and the documents
-    above --threshold, for `run --exclude-overlap` and `table --exclude-overlap`.
+    under 1e-8), kept on disk with --filter FILE (its sidecar holds a sha256, checked when
+    the filter is reused) and reusable for any task. Corpus files may be plain text or
+    .jsonl, each optionally .gz, .xz or .zst; files that are not text are skipped with a
+    warning, and a corpus with no n-gram is an error. The JSON gives per task the
+    percentage, each document's overlap fraction and the documents above --threshold,
+    for `run --exclude-overlap` and `table --exclude-overlap`. Outputs are checked before
+    the corpus is read; an existing JSON of another analysis is kept unless --force.
     """
     from gpt2eval.analysis.corpus import resolve
     from gpt2eval.analysis.ngrams import NgramFilter, sidecar
-    from gpt2eval.analysis.overlap import analyse, build_filter, report
+    from gpt2eval.analysis.overlap import analyse, analysis_of, build_filter, check_replace, report
     from gpt2eval.pipeline.presets import per_task
     from gpt2eval.registry import get_task_class
     from gpt2eval.results.files import write_json
@@ -53,17 +58,31 @@ def overlap(task_names, corpus, corpus_hub, text_field, n, filter_path, capacity
     for name in task_names:  # every data problem surfaces before the corpus is read
         task = get_task_class(name)(data_cfgs[name])
         prepared.append((task, task.documents()))
+    filt = None if sources else NgramFilter.load(Path(filter_path), n)
+    planned = {"n": n, "corpus": [s.describe() for s in sources] if sources else filt.meta["corpus"],
+               "filter": {"sha256": None if sources else filt.meta.get("sha256")},
+               "tasks": {t.name: {"threshold": threshold, "n_documents": len(d), "data": t.record.as_dict()} for t, d in prepared}}
+    check_replace(path, analysis_of(planned), force)
     if sources:
         filt = build_filter(sources, n, capacity, log=lambda msg: click.echo(msg, err=True))
         if filter_path:
-            filt.save(Path(filter_path))
-    else:
-        filt = NgramFilter.load(Path(filter_path), n)
+            _write(lambda: filt.save(Path(filter_path)), filter_path, "the corpus pass is lost: rerun with --filter elsewhere")
     tasks = {task.name: analyse(task, docs, filt, threshold) for task, docs in prepared}
     result = report(tasks, filt, filter_path)
-    write_json(result, path)
+    keep = f"reuse the filter with --filter {filter_path}" if filter_path else "pass --filter FILE to keep the corpus pass next time"
+    _write(lambda: write_json(result, path), path, f"make it writable or pass another --output, and rerun ({keep})")
     click.echo(render(result))
     click.echo(f"-> {path}")
+
+
+def _write(write, path, what_then: str) -> None:
+    """A write that fails after the corpus pass is one line saying what is kept."""
+    from gpt2eval.errors import UsageError
+
+    try:
+        write()
+    except OSError as e:
+        raise UsageError(f"cannot write {path} ({e.strerror or e}): {what_then}") from None
 
 
 def _check_filter(filter_path: str | None, building: bool) -> None:

@@ -34,6 +34,13 @@ def download(ctx, task_names, models, revision, data_dir):
     are listed as unreachable without waiting. Exits 1 if any could not be fetched or
     rebuilt exactly.
     """
+    from gpt2eval.data.hub import no_offline_fallback
+
+    with no_offline_fallback():  # its job is to reach the hub: a row per thing it cannot reach
+        _download(ctx, task_names, models, revision, data_dir)
+
+
+def _download(ctx, task_names, models, revision, data_dir):
     from gpt2eval.pipeline.download import check_online, check_task, fetch_model, fetch_task, header, not_tried
     from gpt2eval.results.paths import check_output_dir
 
@@ -107,6 +114,8 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         implied = implied_presets(given_names(task_names, tasks))
         data_cfgs = {name: with_implied_preset(data, name, implied) for name, data in data_cfgs.items()}
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
+    if report:
+        check_report_outputs(out)
     jobs = [job(name, window_cfg, data_cfgs[name], out / f"{name}.json", save_tokens=save_tokens) for name in names]
     plan = plan_jobs(jobs, model_cfg, run_cfg, force=force, existing="skip", missing_data="skip")
     if plan.dist.is_main:
@@ -122,9 +131,19 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
         click.echo(f"not rerun: {', '.join(kept)} (results of another config kept; --force replaces them)", err=True)
     missing = {j.task: j.why for j in jobs if j.action == "missing"}
     failed = {j.task: j.why for j in jobs if j.action == "failed"}
+    earlier = {j.task: j.path for j in jobs if j.action == "missing" and j.path.exists()}
     if missing or failed:
-        click.echo(not_done_message(missing, failed, data_dir), err=True)
+        click.echo(not_done_message(missing, failed, data_dir, earlier), err=True)
         ctx.exit(1)
+
+
+def check_report_outputs(folder: Path) -> None:
+    """The table and the figures can be written, checked with the results before any work."""
+    from gpt2eval.results.paths import check_output_dir, check_output_file
+
+    for suffix in ("md", "csv", "tex"):
+        check_output_file(folder / f"table3.{suffix}")
+    check_output_dir(folder / "figures")
 
 
 def write_report(folder: Path) -> None:
@@ -145,15 +164,19 @@ def write_report(folder: Path) -> None:
     click.echo(f"table -> {folder}/table3.{{md,csv,tex}}; {len(figures)} figure files -> {folder / 'figures'}")
 
 
-def not_done_message(missing: dict, failed: dict, data_dir) -> str:
-    """Which tasks have no result, and how to get their data."""
+def not_done_message(missing: dict, failed: dict, data_dir, earlier: dict | None = None) -> str:
+    """Which tasks have no new result, how to get their data, and which earlier results the
+    table shows in their place (so that the summary and the table agree)."""
     lines = []
     if missing:
         where = f"--data-dir {data_dir}" if data_dir else "the hub (or its local cache when offline)"
-        lines.append(f"no result for {', '.join(missing)}: data missing from {where}. Where there is network, "
+        lines.append(f"no {'new ' if earlier else ''}result for {', '.join(missing)}: data missing from {where}. Where there is network, "
                      "`make download` fetches it into the hub cache (then rerun, offline with HF_DATASETS_OFFLINE=1), "
                      "or `gpt2eval download --task NAME --data-dir DIR` writes the files (then rerun with DATA_DIR=DIR "
                      "or --data-dir DIR); the README's Data section gives each file's source.")
+    if earlier:
+        lines.append(f"the table shows earlier results for {', '.join(earlier)} ({', '.join(str(p) for p in earlier.values())}), "
+                     "kept from another run; without their data they could not be checked (delete them to leave the cells empty)")
     if failed:
         lines.append(f"no result for {', '.join(failed)}: failed (see above)")
     return "\n".join(lines)

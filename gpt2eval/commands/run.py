@@ -1,6 +1,8 @@
 """`gpt2eval run`, `detok-check` and `tasks`: scoring a model, checking detokenizers, listing tasks."""
 from __future__ import annotations
 
+import textwrap
+
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
@@ -114,6 +116,9 @@ def detok_check(task_names, data_dir, detokenizer, show, **opts):
             click.echo(first_difference(line, module.tokenize(module.detokenize(line))))
 
 
+WIDTH = 100  # columns `gpt2eval tasks` fits in
+
+
 @click.command(name="tasks")
 def list_tasks():
     """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
@@ -126,8 +131,11 @@ def list_tasks():
         paper = paper_value(name, "gpt2-large", cls.metric)
         denominator = f"{cls.denominator:,} {cls.counts}s" if cls.denominator else f"per {cls.counts}"
         rows.append((name, cls.metric, denominator, cls.document_name, "-" if paper is None else f"{paper:g}", cls.description))
+    # Fits WIDTH columns: the description goes on its own indented line(s) under each task.
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
-    click.echo("aliases (lm-eval's names, lm-eval's tasks): " + ", ".join(
-        f"{a} = {t}" + (f" --preset {ALIAS_PRESETS[a]}" if a in ALIAS_PRESETS else "") for a, t in ALIASES.items()))
+    for i, r in enumerate(rows):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)).rstrip())
+        if i:
+            click.echo(textwrap.fill(r[5], WIDTH, initial_indent="    ", subsequent_indent="    "))
+    click.echo(textwrap.fill("aliases (lm-eval's names, lm-eval's tasks): " + ", ".join(
+        f"{a} = {t}" + (f" --preset {ALIAS_PRESETS[a]}" if a in ALIAS_PRESETS else "") for a, t in ALIASES.items()), WIDTH))

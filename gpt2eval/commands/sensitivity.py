@@ -16,7 +16,7 @@ from gpt2eval.commands.task_options import TaskCommand
 @data_options
 @run_options
 @click.option("--strides", default=None, help="Stream tasks: strides to try, e.g. 512,256,32 [default: L/2 and 32].")
-@click.option("--paper-model", default=None, help="Paper row to measure against [default: the model's GPT-2 size, else gpt2-large].")
+@click.option("--paper-model", default=None, help="Paper row to measure against [default: the model's GPT-2 size, else the paper's size nearest in parameter count, as `gpt2eval table`].")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Folder [default: results/<model>/sensitivity/].")
 @click.option("--force", is_flag=True, help="Replace results of another config in the folder (kept otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -69,8 +69,11 @@ def find_file(data_dir: str, relative: str, what: str) -> Path:
 def read_bytes(path: Path, record: DataRecord) -> bytes:
     """File content, decompressed; its sha256 is recorded and checked."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"data file {path} not found: check the path")
+    if path.is_dir():
+        raise UsageError(f"data file {path} is a folder: pass a file")
+    # Not only regular files: `--data-file <(zcat x.gz)` is a pipe, read once, like any file.
     try:
         if path.suffix == ".gz":
             data = gzip.decompress(path.read_bytes())
@@ -181,7 +184,11 @@ def load_hub_column(hub: HubDataset, record: DataRecord) -> list:
     """One column of a hub split. Offline (HF_HUB_OFFLINE=1) this reads the local cache."""
     import datasets
 
+    from gpt2eval.data.hub import ensure_reachable_or_offline
+
     quiet_hub_retries()
+    if any(str(f).startswith("hf://") for f in _split_files(hub)) or not (hub.data_files or Path(hub.path).exists()):
+        ensure_reachable_or_offline()  # no network: the local cache at once, not ~25 s of retries per file
     label = hub_label(hub)
     try:
         data_files = {hub.split: [_fetch(f) for f in _split_files(hub)]} if hub.data_files else None

@@ -88,7 +88,7 @@ class LM:
         """Scores of ``ids[self.first_scored:]``, by rolling windows."""
         from gpt2eval.engine.scoring import score_stream
 
-        stream = [self.loaded.eos_id] + list(ids) if self.eos_prefix else list(ids)
+        stream = [self.loaded.start_id] + list(ids) if self.eos_prefix else list(ids)
         return score_stream(_SpansThroughUnits(self), stream, self.max_length, self.stride, self.last_window)
 
     def stream_contexts(self, n_ids: int):
@@ -118,7 +118,7 @@ class LM:
         """log p(continuation | context) per pair; an empty context is the EOS token."""
         from gpt2eval.engine.scoring import continuation_span
 
-        spans = [continuation_span(list(ctx) or [self.loaded.eos_id], cont, self.max_length) for ctx, cont in pairs]
+        spans = [continuation_span(list(ctx) or [self.loaded.start_id], cont, self.max_length) for ctx, cont in pairs]
         return self.score_spans(spans)
 
     def score_spans(self, spans: Sequence[Span]) -> list[SpanScore]:
@@ -163,7 +163,7 @@ class LM:
 
         from gpt2eval.engine.scoring import SpanScore
 
-        items = [[list(ctx) or [self.loaded.eos_id], [list(c) for c in conts]] for ctx, conts in items]
+        items = [[list(ctx) or [self.loaded.start_id], [list(c) for c in conts]] for ctx, conts in items]
         records = self.runner.map(
             "shared", items, self._compute_shared, self._params(), cost=lambda it: len(it[0]) + sum(map(len, it[1])),
             weight=lambda it: sum(map(len, it[1])), multiple=self.scorer.batch_size,
@@ -221,7 +221,7 @@ class LM:
         from gpt2eval.engine.greedy import WordPrediction
         from gpt2eval.engine.scoring import SpanScore
 
-        items = [[list(ctx) or [self.loaded.eos_id], list(cont)] for ctx, cont in items]
+        items = [[list(ctx) or [self.loaded.start_id], list(cont)] for ctx, cont in items]
         self.note(f"stop-word filter: top-{topk} first tokens after {len(items):,} contexts, greedy words from each context's cache")
         records = self.runner.map(
             "word", items, lambda unit: self._compute_word(unit, accept, topk, max_tokens),
@@ -308,7 +308,7 @@ class LM:
         return torch.cat(x) if x else torch.empty((0, k), dtype=torch.long)
 
     def _contexts(self, contexts) -> list[list[int]]:
-        return [list(c)[-self.max_length :] or [self.loaded.eos_id] for c in contexts]
+        return [list(c)[-self.max_length :] or [self.loaded.start_id] for c in contexts]
 
     def _params(self) -> dict:
         # Batch composition can move the last bits of a score on some devices.

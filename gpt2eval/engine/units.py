@@ -87,6 +87,8 @@ class Runner:
         for u, recs in cached.items():
             records[u] = recs
         W, bar = self.dist.world_size, self.progress if weight else None
+        if bar and cached:
+            self._note_cached(kind, items, units, missing, weight)
         if bar and missing:
             bar.start(sum(weight(items[i]) for u in missing for i in range(*units[u])), PHASES.get(kind, kind))
         try:
@@ -106,6 +108,14 @@ class Runner:
             if bar and missing:
                 bar.close()
         return [rec for recs in records for rec in recs]
+
+    def _note_cached(self, kind, items, units, missing, weight) -> None:
+        """A resumed run says what the cache holds before it scores the rest (the bar counts the rest)."""
+        size = [sum(weight(items[i]) for i in range(*unit)) for unit in units]
+        left = sum(size[u] for u in missing)
+        rest = f"{left:,} tokens left to score" if missing else "nothing left to score"
+        self.progress.note(f"{self.progress.label} {PHASES.get(kind, kind)}: {len(units) - len(missing):,} of {len(units):,} "
+                           f"work units from the cache ({sum(size) - left:,} of {sum(size):,} tokens); {rest}".strip())
 
     def _keys(self, kind, params, items, units) -> list[str] | None:
         if self.store is None or not self.dist.is_main:

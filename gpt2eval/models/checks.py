@@ -1,14 +1,15 @@
 """What can be known about a model before its weights load, and one line for what goes wrong.
 
-``gpt2eval.pipeline.plan.preflight`` runs the config checks here before any weights load:
-a local path that is not there, a hub id missing from the offline cache, a repository
-that needs its own code, a model that is not a causal decoder. ``check_causal`` then
-probes the loaded model itself, since a bidirectional model scored as if causal gives a
-plausible but meaningless number.
+``gpt2eval.pipeline.plan.preflight`` runs the config checks here before any weights load,
+and the tokenizer's (``gpt2eval.models.tokenizer``): a local path that is not there or
+holds no tokenizer, a hub id missing from the offline cache (or from the local cache when
+the hub does not answer), a repository that needs its own code, a model that is not a
+causal decoder, a tokenizer whose ids do not fit the model's embedding. ``check_causal``
+then probes the loaded model itself, since a bidirectional model scored as if causal gives
+a plausible but meaningless number.
 """
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
@@ -25,7 +26,11 @@ ENCODER_HEADS = ("ForMaskedLM", "ForPreTraining", "ForSequenceClassification", "
 
 
 def check_location(model_cfg) -> None:
-    """A local path must be a model directory; offline, a hub id must be in the cache."""
+    """A local path must be a model directory with a tokenizer; offline (or when the hub
+    does not answer), a hub id must be in the cache."""
+    from gpt2eval.data.hub import go_offline, reachable
+    from gpt2eval.models.tokenizer import check_tokenizer_files
+
     name = model_cfg.model
     path = Path(name).expanduser()
     if path.exists():
@@ -33,9 +38,17 @@ def check_location(model_cfg) -> None:
             raise UsageError(f"--model {name} is a file: pass the directory that holds config.json and the weights")
         if not (path / "config.json").is_file():
             raise UsageError(f"--model {name}: no config.json in that directory: pass a directory written by save_pretrained")
+        check_tokenizer_files(path, name)
         return
     if looks_like_path(name):
         raise UsageError(f"--model {name}: no such directory: check the path (or pass a hub id such as gpt2-large)")
+    if not hub_offline():
+        ok, why = reachable()
+        if not ok and not in_cache(name, model_cfg.revision):
+            raise UsageError(f"cannot reach the hub ({why}) and model {name} is not in the local cache: "
+                             f"run `make download MODELS={name}` where there is network, or pass a local directory")
+        if not ok:
+            go_offline(why)
     if hub_offline() and not in_cache(name, model_cfg.revision):
         raise UsageError(not_cached(name))
 
@@ -54,9 +67,9 @@ def looks_like_path(name: str) -> bool:
 
 
 def hub_offline() -> bool:
-    from huggingface_hub import constants
+    from gpt2eval.data.hub import offline
 
-    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    return offline()
 
 
 def in_cache(repo_id: str, revision: str | None) -> bool:

@@ -8,6 +8,7 @@ work-unit cache, so two different checkpoints saved at one path are never confus
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from gpt2eval.errors import UsageError
@@ -27,11 +28,21 @@ def check_revision(model: str, revision: str | None) -> None:
 
 
 def weights_sha256(model: str) -> str | None:
-    """sha256 over the names and contents of a local model's weight and config files; None for a hub id."""
+    """sha256 over the names and contents of a local model's weight and config files; None for a hub id.
+
+    Hashed once per process for the same files (names, sizes, mtimes): the overwrite check
+    before loading and the result after both need it, and gpt2-xl's weights are 6 GB.
+    """
     root = Path(model)
     if not root.is_dir():
         return None
     files = sorted({p for pattern in WEIGHT_PATTERNS for p in root.glob(pattern)} | {root / n for n in CONFIG_FILES if (root / n).is_file()})
+    return _digest(tuple((str(p.absolute()), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+
+
+@lru_cache(maxsize=16)
+def _digest(stats: tuple) -> str:
+    files = [Path(name) for name, _, _ in stats]
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())

@@ -23,6 +23,7 @@ class LoadedModel:
     context_length: int
     n_parameters: int
     weights_sha256: str | None = None  # a local directory's weight + config files; None for a hub id
+    start_token: dict | None = None  # what a stream starts with (models.tokenizer.start_token); None: eos_id
 
     @property
     def eos_id(self) -> int:
@@ -32,6 +33,14 @@ class LoadedModel:
         if eos is None:
             raise UsageError("the tokenizer has no <|endoftext|>/EOS or BOS token: pass --no-eos-prefix")
         return eos
+
+    @property
+    def start_id(self) -> int:
+        """The token before a stream (``--eos-prefix``) or an empty context: the BOS a
+        tokenizer adds itself (Llama-style), else EOS (GPT-2's <|endoftext|>)."""
+        if self.start_token is None or self.start_token["id"] is None:
+            return self.eos_id
+        return self.start_token["id"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,8 +78,10 @@ def context_length(config) -> int:
 def load_model(cfg: ModelConfig) -> LoadedModel:
     """``AutoModelForCausalLM`` + ``AutoTokenizer``; honours local paths and HF_HUB_OFFLINE."""
     from huggingface_hub.utils import enable_progress_bars
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
+
+    from gpt2eval.models.tokenizer import check_ids_fit, check_usable, load_tokenizer, start_token
 
     check_revision(cfg.model, cfg.revision)
     # Loading weights from disk is quick: no bar. But transformers' switch also silences
@@ -82,13 +93,16 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     dtype = resolve_dtype(cfg.dtype, device)
     kwargs = dict(revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
     check_location(cfg)
+    tokenizer = load_tokenizer(cfg)
+    check_usable(tokenizer, cfg.model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(cfg.model, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype, **kwargs)
     except Exception as e:  # noqa: BLE001 - OSError, ValueError, SafetensorError, UnpicklingError...
         raise load_error(cfg, e) from None
+    rows = model.get_input_embeddings().num_embeddings
+    check_ids_fit(tokenizer, rows, cfg.model)  # the weights may hold fewer rows than the config says
     model.to(device).eval()
-    check_causal(model, device, context_length(model.config), model.get_input_embeddings().num_embeddings)
+    check_causal(model, device, context_length(model.config), rows)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -97,4 +111,5 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
         context_length=context_length(model.config),
         n_parameters=sum(p.numel() for p in model.parameters()),
         weights_sha256=weights_sha256(cfg.model),
+        start_token=start_token(tokenizer),
     )

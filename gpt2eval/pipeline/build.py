@@ -80,6 +80,8 @@ def build_result(task, docs, sums, lm, model_cfg, window_cfg, data_cfg, seconds:
             "dtype": str(loaded.dtype).removeprefix("torch."),
             "device": str(loaded.device),
             "context_length": loaded.context_length,
+            # The token before each stream (--eos-prefix) and empty context: models.tokenizer.start_token.
+            "start_token": loaded.start_token,
         },
         "data": task.record.as_dict(),
         "versions": versions(),

@@ -82,12 +82,14 @@ def _silent(*args, **kwargs) -> None:
 
 
 def open_store(plan: Plan):
-    """The work-unit store, on rank 0, opened before the model loads (None: --no-resume)."""
-    from gpt2eval.engine.store import FILENAME, WorkUnitStore
+    """The work-unit store, on rank 0, opened and checked before the model loads (None:
+    --no-resume); a damaged one is moved aside and its work recomputed (``store.open_store``)."""
+    from gpt2eval.engine.store import FILENAME
+    from gpt2eval.engine.store import open_store as open_checked
 
     if not plan.run_cfg.resume or not plan.dist.is_main:
         return None
-    return WorkUnitStore(plan.store_dir / FILENAME)
+    return open_checked(plan.store_dir / FILENAME)
 
 
 def make_runner(plan: Plan, loaded, store, quiet: bool):

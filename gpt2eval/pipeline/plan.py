@@ -5,9 +5,12 @@ turns its options into ``Job``s and hands them to the pipeline::
 
     front-end   jobs = [job("ptb", window, data, path, sweep=...), ...]   presets resolved once
     plan        1. task options      every job's task built from its resolved config
-                2. outputs           writable; a result of another config kept (overwrite.py)
-                3. data              every document of every job that will run
-                4. model             its config alone (causal? context?), each job's window, device
+                2. outputs           writable (results, the work-unit store's folder)
+                3. data              every document of every job
+                4. model             its config and tokenizer alone (causal? context? ids?),
+                                     each job's window, device
+                5. existing results  one of another run (data, weights, options as run:
+                                     overwrite.py) kept, refused or skipped
     execute     one loaded model, work units (cache, torchrun), one atomic result per job
     report      the front-end's table, summary or figure, read from the results
 
@@ -23,6 +26,7 @@ from gpt2eval.engine.lm import check_window
 from gpt2eval.errors import UsageError
 from gpt2eval.models import checks
 from gpt2eval.models.loading import context_length
+from gpt2eval.pipeline.overwrite import model_identity
 
 
 @dataclass
@@ -104,7 +108,7 @@ def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     build_tasks(jobs)
-    check_outputs(jobs, model_cfg, run_cfg, force, existing)
+    check_outputs(jobs, run_cfg)
     for j in (j for j in jobs if j.action == "run"):
         try:
             j.docs = load_documents(j.instance)
@@ -115,6 +119,7 @@ def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None
     config = config if config is not None else model_config(model_cfg)
     for window in dict.fromkeys(j.window for j in jobs):
         check_window_early(window, config)
+    check_existing(jobs, model_identity(model_cfg, config), force, existing)
     device = dist.device(model_cfg.device)
     resolve_device(device)  # --device cuda:7 on a machine with one GPU: refused now, not after the data
     return Plan(jobs, model_cfg, run_cfg, dist, device)
@@ -131,9 +136,8 @@ def build_tasks(jobs: list[Job]) -> None:
             j.instance.save_tokens = j.save_tokens
 
 
-def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: str) -> None:
-    """Every file the jobs write can be written; what to do with a result already there."""
-    from gpt2eval.pipeline.overwrite import check_replace, config_differences
+def check_outputs(jobs: list[Job], run_cfg) -> None:
+    """Every file the jobs write can be written (what is there already: ``check_existing``)."""
     from gpt2eval.results.paths import check_output_dir, check_output_file
 
     paths = [j.path for j in jobs]
@@ -150,17 +154,24 @@ def check_outputs(jobs: list[Job], model_cfg, run_cfg, force: bool, existing: st
             check_output_file(j.tokens_path, "--save-tokens")
     if run_cfg.resume and run_cfg.store_dir:
         check_output_dir(run_cfg.store_dir, "--store-dir")
+
+
+def check_existing(jobs: list[Job], model: dict, force: bool, existing: str) -> None:
+    """What to do with a result already at a job's path: compared with what the job will
+    compute (its data as read, the model's identity, options as run: ``overwrite``)."""
+    from gpt2eval.pipeline.overwrite import check_replace, differences
+
     for j in jobs:
-        if force or not j.path.exists():
-            continue
+        if force or not j.path.exists() or j.action != "run":
+            continue  # a job without its data keeps the file there (reproduce says so)
         if existing == "refuse":
-            check_replace(j.path, model_cfg, j.window, j.data, force)
+            check_replace(j.path, j.instance, j.docs, model, force)
             continue
-        diffs = config_differences(j.path, model_cfg, j.window, j.data)
+        diffs = differences(j.path, j.instance, j.docs, model)
         if not diffs and j.save_tokens and not j.tokens_path.exists():
             j.why = f"{j.label}: rerun for its tokens file (--save-tokens; finished work units come from the store)"
         elif not diffs:
-            j.action, j.why = "skip", f"{j.label}: skipped, {j.path} exists with the same config (--force reruns it)"
+            j.action, j.why = "skip", f"{j.label}: skipped, {j.path} exists with the same config and data (--force reruns it)"
         else:
             j.action = "keep"
             j.why = f"{j.label}: kept {j.path}, a result of another config ({'; '.join(diffs)}): --force replaces it"
@@ -188,8 +199,11 @@ def load_documents(task) -> list:
 
 def model_config(model_cfg):
     """The model's config, read without weights; raises ``UsageError`` for what it rules out
-    (not there, not causal: ``gpt2eval.models.checks``)."""
+    (not there, not causal: ``gpt2eval.models.checks``; a tokenizer that does not fit it:
+    ``gpt2eval.models.tokenizer``)."""
     from transformers import AutoConfig
+
+    from gpt2eval.models.tokenizer import check_tokenizer
 
     checks.check_location(model_cfg)
     try:
@@ -198,6 +212,7 @@ def model_config(model_cfg):
     except Exception as e:  # noqa: BLE001 - the hub and transformers raise many types; load_error sorts them
         raise checks.load_error(model_cfg, e) from None
     checks.check_causal_config(config, model_cfg.model)
+    check_tokenizer(model_cfg, config)
     return config
 
 

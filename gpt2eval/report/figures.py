@@ -134,8 +134,16 @@ def _number(v: float) -> str:
 
 
 def _limited(results: list[dict]) -> str | None:
+    """The footnote for points that are not the paper's test sets: --limit, other data, edited sums."""
+    from gpt2eval.report.checks import sums_disagree, unpublished_data
+
     limited = sorted({r["task"] for r in results if r["config"]["data"].get("limit")})
-    return f"--limit runs (not comparable to the paper): {', '.join(limited)}" if limited else None
+    other = sorted({r["task"] for r in results if unpublished_data(r)})
+    edited = sorted({r["task"] for r in results if sums_disagree(r)})
+    notes = [f"--limit runs (not comparable to the paper): {', '.join(limited)}" if limited else "",
+             f"not the published data: {', '.join(other)}" if other else "",
+             f"metrics that their stored sums do not give (edited?): {', '.join(edited)}" if edited else ""]
+    return "; ".join(n for n in notes if n) or None
 
 
 def _footnote(fig, results: list[dict]) -> None:

@@ -23,11 +23,12 @@ def metrics_of(task: str, headline: str) -> list[str]:
 def summarize(runs: list[dict], paper_model: str | None = None) -> dict:
     """Rows of choice, value, metric, value, difference from the base run, distance to the paper."""
     from gpt2eval.report.paper import columns, paper_value
-    from gpt2eval.report.table import paper_model_for
+    from gpt2eval.report.table import NEAREST, paper_model_for
 
     base = runs[0]
     task, model = base["task"], base["model"]["name"]
-    versus = paper_model_for(model, paper_model or "gpt2-large")
+    # table.SIZE_RULE, as `gpt2eval table` and the figures compare this model
+    versus = paper_model_for(model, paper_model or NEAREST, base["model"].get("n_parameters"))
     scale = {c["metric"]: (100.0 if c["unit"] == "%" else 1.0) for c in columns() if c["task"] == task}
     rows = []
     for metric in metrics_of(task, base["headline"]):

@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpt2eval.data.files import mismatched
 from gpt2eval.errors import UsageError
 from gpt2eval.report.paper import columns, paper_value
+from gpt2eval.report.checks import EDITED, sums_disagree, unpublished_data
 from gpt2eval.report.paper import sizes as paper_sizes
 
 if TYPE_CHECKING:  # pandas loads with the first table, not with `gpt2eval --help`
@@ -136,9 +136,11 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"{opt.flag} {values[opt.name]}" + (" (older result)" if older else ""))
     if result["model"].get("dtype") not in (None, "float32"):
         out.append(result["model"]["dtype"])
-    if mismatched(result.get("data")):
-        out.append("data differ from the published file (sha256 mismatch)")
+    if note := unpublished_data(result):
+        out.append(note)
     return out
+
+
 
 
 def pick(results: list[tuple[Path, dict]], task: str, notes: set) -> tuple[Path, dict] | None:
@@ -180,9 +182,11 @@ def cell(model: str, versus: str | None, col: dict, path: Path | None, result: d
     differs: list[str] = []
     if result is not None and col["metric"] in result["metrics"]:
         ours = result["metrics"][col["metric"]] * scale
-        interval = ((result.get("ci95") or {}).get(col["metric"])) if "ci95" in result else _ci(result, col["metric"])
+        edited = bool(sums_disagree(result) & {col["metric"], "totals"})
+        interval = None if edited else ((result.get("ci95") or {}).get(col["metric"])) if "ci95" in result else _ci(result, col["metric"])
         lo, hi = (v * scale for v in interval) if interval else (math.nan, math.nan)
         differs = protocol_differences(result) + ([f"task {result['task']}"] if result["task"] != col["task"] else [])
+        differs += [EDITED] if edited else []
     diff = ours - paper if paper is not None else math.nan
     better = None if math.isnan(diff) or diff == 0 else (diff < 0) == (col["direction"] == "lower")
     return {
@@ -247,16 +251,31 @@ def _delta(r, digits: int) -> str:
     return f"{r.diff:+.{digits}f} ({r.rel_diff:+.1%}) {'better' if r.better else 'worse'}"
 
 
+LATEX_PACKAGES = ("booktabs",)  # \toprule, \midrule, \bottomrule of DataFrame.to_latex
+
+
 def render(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return frame.to_csv(index=False)
     table, notes = wide(frame)
     if fmt == "markdown":
-        return table.to_markdown(index=False) + "\n\n" + "\n".join(notes + [LEGEND]) + "\n"
+        table = table.rename(columns=_markdown).apply(lambda column: column.map(_markdown))
+        return table.to_markdown(index=False) + "\n\n" + "\n".join(_one_line(n) for n in notes + [LEGEND]) + "\n"
     assert fmt == "latex", f"unknown format {fmt!r}"
     table = table.rename(columns=_latex).apply(lambda column: column.map(_latex))
     body = table.to_latex(index=False, escape=False, column_format="ll" + "r" * (table.shape[1] - 2))
-    return body + "\n".join(rf"{{\footnotesize {_latex(n)}}}\par" for n in notes + [LEGEND]) + "\n"
+    packages = ", ".join("\\usepackage{%s}" % p for p in LATEX_PACKAGES)
+    head = f"% gpt2eval table: needs {packages} in the preamble\n"
+    return head + body + "\n".join(rf"{{\footnotesize {_latex(n)}}}\par" for n in notes + [LEGEND]) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).splitlines())
+
+
+def _markdown(text) -> str:
+    """A cell that cannot break its row: ``|`` escaped, line breaks as spaces."""
+    return _one_line(text).replace("|", "\\|")
 
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -265,7 +284,9 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 
 
 def _latex(text: str) -> str:
-    return "".join(_LATEX.get(c, c) for c in str(text))
+    """Special characters escaped; ``--`` kept as two hyphens (``-{}-``), not an en-dash."""
+    text = str(text)
+    return "".join("-{}" if c == "-" and text[i + 1 : i + 2] == "-" else _LATEX.get(c, c) for i, c in enumerate(text))
 
 
 def build_table(paths: list[str], fmt: str = "markdown", paper_model: str | None = NEAREST, exclude_overlap: str | None = None) -> str:
