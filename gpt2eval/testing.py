@@ -89,8 +89,9 @@ def memorising_gpt2(sequences: list[tuple[list[int], int]], cache_dir: Path | No
     Accuracy tests on a random model compare 0 with 0; this one gets answers right. It is
     kept in ``cache_dir`` (default ``$GPT2EVAL_TEST_CACHE``, else ``~/.cache/gpt2eval-tests``)
     under a hash of the sequences, the recipe and the library versions, and trained again
-    (about 20 CPU seconds, one thread) only when that folder is missing.
+    (about 30 CPU seconds, one thread) only when that folder is missing.
     """
+    import fcntl
     import hashlib
     import json
     import os
@@ -107,13 +108,13 @@ def memorising_gpt2(sequences: list[tuple[list[int], int]], cache_dir: Path | No
     if (path / "config.json").is_file():
         return path
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".building-{key}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_memorising_gpt2(tmp, sequences)
-    try:
-        tmp.rename(path)
-    except OSError:  # another process finished first: keep its copy
-        shutil.rmtree(tmp, ignore_errors=True)
+    with open(root / f".lock-{key}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one trains, the others wait for it
+        if not (path / "config.json").is_file():
+            tmp = root / f".building-{key}-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            save_memorising_gpt2(tmp, sequences)
+            tmp.rename(path)  # whole or not at all: a killed build leaves no half model behind
     return path
 
 
