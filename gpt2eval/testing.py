@@ -76,6 +76,126 @@ def save_tiny_gpt2(path: Path, seed: int = 0, n_layer: int = 2, n_embd: int = 64
     return path
 
 
+# A memorising test model: what it learns and how (part of its cache key; bump RECIPE_VERSION
+# when the training code changes).
+RECIPE = {"seed": 0, "n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 512, "epochs": 60, "lr": 3e-3,
+          "bucket_tokens": 1500, "threads": 1}
+RECIPE_VERSION = 1
+
+
+def memorising_gpt2(sequences: list[tuple[list[int], int]], cache_dir: Path | None = None) -> Path:
+    """A tiny GPT-2 that has learnt the last ``n`` tokens of each ``(ids, n)``, trained once.
+
+    Accuracy tests on a random model compare 0 with 0; this one gets answers right. It is
+    kept in ``cache_dir`` (default ``$GPT2EVAL_TEST_CACHE``, else ``~/.cache/gpt2eval-tests``)
+    under a hash of the sequences, the recipe and the library versions, and trained again
+    (about 30 CPU seconds, one thread) only when that folder is missing.
+    """
+    import fcntl
+    import hashlib
+    import json
+    import os
+    import shutil
+
+    import torch
+    import transformers
+
+    recipe = {"recipe": RECIPE, "version": RECIPE_VERSION, "torch": torch.__version__,
+              "transformers": transformers.__version__, "sequences": [[list(map(int, ids)), int(n)] for ids, n in sequences]}
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    root = Path(cache_dir or os.environ.get("GPT2EVAL_TEST_CACHE") or Path.home() / ".cache" / "gpt2eval-tests")
+    path = root / f"memorising-gpt2-{key}"
+    if (path / "config.json").is_file():
+        return path
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".lock-{key}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one trains, the others wait for it
+        if not (path / "config.json").is_file():
+            tmp = root / f".building-{key}-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            save_memorising_gpt2(tmp, sequences)
+            tmp.rename(path)  # whole or not at all: a killed build leaves no half model behind
+    return path
+
+
+def save_memorising_gpt2(path: Path, sequences: list[tuple[list[int], int]]) -> Path:
+    """Train (``RECIPE``) and save a GPT-2 with the real 50,257 vocabulary.
+
+    Only the tokens the sequences use are trained, in a model whose vocabulary is those
+    tokens (a few thousand: the output layer costs that, not 50,257 columns). Every other
+    token's embedding is zero in the saved model, so its logit is exactly 0; the loss
+    counts those logits as they will be (a log-sum-exp term of ``n_other`` zeros), so the
+    saved model computes what was trained, over the whole vocabulary.
+    """
+    import math
+
+    import torch
+    import torch.nn.functional as F
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    r = RECIPE
+    used = sorted({int(t) for ids, _ in sequences for t in ids})
+    index = {t: i for i, t in enumerate(used)}
+    data = sorted(([index[int(t)] for t in ids], n) for ids, n in sequences)  # by length: little padding
+    assert all(1 <= n < len(ids) <= r["n_positions"] for ids, n in data), "each sequence: 1 <= n < len <= n_positions"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(r["threads"])  # the same bits on every run of the recipe
+    try:
+        torch.manual_seed(r["seed"])
+        shape = dict(n_layer=r["n_layer"], n_embd=r["n_embd"], n_head=r["n_head"], n_positions=r["n_positions"],
+                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        small = GPT2LMHeadModel(GPT2Config(vocab_size=len(used), bos_token_id=0, eos_token_id=0, **shape))
+        rest = math.log(50257 - len(used))  # log-sum-exp of the other tokens' zero logits
+        batches, batch = [], []
+        for ids, n in data:
+            if batch and (len(batch) + 1) * len(ids) > r["bucket_tokens"]:
+                batches.append(_loss_batch(batch))
+                batch = []
+            batch.append((ids, n))
+        batches.append(_loss_batch(batch))
+        opt = torch.optim.Adam(small.parameters(), lr=r["lr"])
+        for _ in range(r["epochs"]):
+            for ids, rows, cols, targets in batches:
+                hidden = small.transformer(input_ids=ids).last_hidden_state[rows, cols]  # (K, d)
+                logits = small.lm_head(hidden)  # (K, used)
+                logits = torch.cat([logits, torch.full((len(targets), 1), rest)], dim=1)
+                loss = F.cross_entropy(logits, targets)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        full = GPT2LMHeadModel(GPT2Config(vocab_size=50257, **shape)).eval()
+        state = {k: v for k, v in small.state_dict().items() if not k.endswith("wte.weight") and k != "lm_head.weight"}
+        missing, unexpected = full.load_state_dict(state, strict=False)
+        assert set(missing) <= {"transformer.wte.weight", "lm_head.weight"} and not unexpected, (missing, unexpected)
+        with torch.no_grad():
+            full.transformer.wte.weight.zero_()
+            full.transformer.wte.weight[torch.tensor(used)] = small.transformer.wte.weight
+    finally:
+        torch.set_num_threads(threads)
+    path = Path(path)
+    full.save_pretrained(path)
+    tok = gpt2_tokenizer()
+    tok.model_max_length = r["n_positions"]
+    tok.save_pretrained(path)
+    return path
+
+
+def _loss_batch(batch: list[tuple[list[int], int]]):
+    """(ids (B, T) right-padded, row and column of each predicting position, its target)."""
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)
+    rows, cols, targets = [], [], []
+    for b, (seq, n) in enumerate(batch):
+        ids[b, : len(seq)] = torch.tensor(seq)
+        for p in range(len(seq) - n, len(seq)):  # target p is predicted at p - 1; padding comes after
+            rows.append(b)
+            cols.append(p - 1)
+            targets.append(seq[p])
+    return ids, torch.tensor(rows), torch.tensor(cols), torch.tensor(targets)
+
+
 def bytelevel_tokenizer(texts, vocab_size: int = 2000):
     """A small byte-level BPE trained offline on ``texts`` (strings), GPT-2 style: another
     tokenization of the same text, for comparing two models token by token."""

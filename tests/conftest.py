@@ -19,12 +19,13 @@ from click.testing import CliRunner
 
 import gpt2eval.models.loading
 from gpt2eval.cli import main
-from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
+from gpt2eval.testing import SMALL_VOCAB_SIZE, memorising_gpt2, save_tiny_gpt2
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # in case something imported torch first
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CBT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cbt"
 # What a test run may change in the checkout: caches of the tools that run it.
 NOT_CHECKOUT = {".venv", ".git", "__pycache__", ".pytest_cache", "build", "dist"}
 CHECKOUT = pytest.StashKey[dict]()
@@ -50,6 +51,7 @@ SLOW = {
     "test_task_contract.py::test_task_contract[wikitext2-raw]",
     "test_task_contract.py::test_task_contract[wikitext103]",
     "test_task_contract.py::test_task_contract[wikitext103-raw]",
+    "test_peers.py::test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb[None]",  # all of PTB, twice
 }
 
 
@@ -153,6 +155,15 @@ def gpt2_model_dir(tmp_path_factory) -> Path:
     """The same tiny GPT-2 with the real 50,257-token BPE (seed 0, as in the CI baseline and
     bench/): for exact token counts and ids, and numbers pinned against other tools."""
     return save_tiny_gpt2(tmp_path_factory.mktemp("gpt2-vocab") / "tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def memorising_model_dir(data_dir) -> Path:
+    """A tiny GPT-2 (GPT-2's whole BPE) that has learnt some LAMBADA passages and the CBT
+    fixture's answers (tests/memorising.py): trained once, then read from the test-model cache."""
+    from memorising import sequences
+
+    return memorising_gpt2(sequences(data_dir, CBT_FIXTURES))
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ def test_ptb_full_run_has_the_exact_denominator(tiny_model_dir, data_dir, tmp_pa
     # A random model is near-uniform over its vocabulary V: token perplexity says so (0.4 V to 4 V).
     vocab = json.loads((tiny_model_dir / "config.json").read_text())["vocab_size"]
     assert 0.4 * vocab < r["metrics"]["token_perplexity"] < 4 * vocab
-    assert r["config"]["window"] == {"max_length": 128, "stride": 128, "eos_prefix": True, "batch_size": 8}
-    assert r["config"]["protocol"] == {"detokenizer": "ptb", "word_count": "paper"}
+    assert r["config"]["window"] == {"max_length": 128, "stride": 128, "eos_prefix": True, "last_window": "right", "batch_size": 8}
+    assert r["config"]["protocol"] == {"detokenizer": "ptb", "word_count": "paper", "word_divisor": "words"}
     assert r["data"]["files"][0]["checksum"] == "ok"
     for key in ("model", "versions", "git", "timing", "created_at", "per_document"):
         assert key in r

@@ -13,7 +13,7 @@ from conftest import run
 
 
 def test_task_list_merges_splits_aliases_and_dedups():
-    assert task_list(("ptb",), "lambada_openai, wikitext,ptb") == ["ptb", "lambada", "wikitext2-raw"]
+    assert task_list(("ptb",), "lambada_openai, wikitext,ptb") == ["ptb", "lambada", "wikitext2-lmeval"]
     assert task_list((), "lambada_standard") == ["lambada-standard"]
     with pytest.raises(UsageError, match="no task given"):
         task_list((), " , ")
@@ -25,7 +25,7 @@ def test_run_takes_tasks_comma_list_dtype_alias_and_prints_the_table(tiny_model_
     assert result.exit_code == 0, result.output
     ptb = json.loads((tmp_path / "ptb.json").read_text())
     assert ptb["config"]["model"]["dtype"] == "float32"
-    assert json.loads((tmp_path / "wikitext2-raw.json").read_text())["task"] == "wikitext2-raw"
+    assert json.loads((tmp_path / "wikitext2-lmeval.json").read_text())["task"] == "wikitext2-lmeval"  # lm-eval's name
     # Several tasks: the table against the paper, with the size rule stated.
     assert "| ours" in result.output and "paper gpt2" in result.output and "Δ" in result.output
 
