@@ -8,7 +8,7 @@ GPT-2's vocabulary in two sizes:
 - the real one (50,257 tokens), where token counts and ids are the point;
 - GPT-2's BPE cut after its first merges (``vocab_size`` < 50,257), for everything else.
   A 64-wide model spends ~97% of its compute on a 50,257-token output layer; with 1,024
-  tokens a forward pass is ~10x cheaper. GPT-2 numbers its tokens in merge order (merge i
+  tokens a forward pass is ~8x cheaper. GPT-2 numbers its tokens in merge order (merge i
   makes token 256 + i), so the cut vocabulary is a prefix of GPT-2's: every id below
   ``vocab_size - 1`` means what it means in GPT-2, and <|endoftext|> is the last id.
 
