@@ -30,9 +30,9 @@ def one_error_line(result, fragment):
 
 @pytest.fixture
 def no_weights_load(monkeypatch):
-    import gpt2eval.models
+    import gpt2eval.models.loading
 
-    monkeypatch.setattr(gpt2eval.models, "load_model", lambda cfg: pytest.fail("the weights were loaded"))
+    monkeypatch.setattr(gpt2eval.models.loading, "load_model", lambda cfg: pytest.fail("the weights were loaded"))
 
 
 def save_model(path, vocab_size, tokenizer):
@@ -77,7 +77,7 @@ def test_a_tokenizer_that_adds_a_bos_starts_each_stream_with_it(tmp_path, data_d
     from tokenizers import AddedToken, processors
     from transformers import GPT2TokenizerFast
 
-    import gpt2eval.scoring
+    import gpt2eval.engine.scoring
     from gpt2eval.testing import gpt2_tokenizer
 
     backend = gpt2_tokenizer().backend_tokenizer
@@ -87,8 +87,8 @@ def test_a_tokenizer_that_adds_a_bos_starts_each_stream_with_it(tmp_path, data_d
                                                   processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", bos)])])
     tokenizer = GPT2TokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="<|endoftext|>")
     model = save_model(tmp_path / "bos-model", 50258, tokenizer)
-    starts, real = [], gpt2eval.scoring.score_stream
-    monkeypatch.setattr(gpt2eval.scoring, "score_stream", lambda scorer, stream, *a: starts.append(stream[0]) or real(scorer, stream, *a))
+    starts, real = [], gpt2eval.engine.scoring.score_stream
+    monkeypatch.setattr(gpt2eval.engine.scoring, "score_stream", lambda scorer, stream, *a: starts.append(stream[0]) or real(scorer, stream, *a))
     result = run("run", "--task", "ptb", "--model", model, "--data-dir", data_dir, "--limit", 2, "--output", tmp_path / "r.json")
     assert result.exit_code == 0, result.output
     assert starts == [bos] and bos == 50257
@@ -107,16 +107,16 @@ def hub_down(monkeypatch):
     """The hub's endpoint is a closed local port, and offline mode is off."""
     from huggingface_hub import constants
 
-    import gpt2eval.hub
+    import gpt2eval.data.hub
 
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.setenv(var, "0")  # restored afterwards, whatever the run sets
         monkeypatch.delenv(var)
-    gpt2eval.hub.reachable.cache_clear()
+    gpt2eval.data.hub.reachable.cache_clear()
     yield
-    gpt2eval.hub.reachable.cache_clear()
+    gpt2eval.data.hub.reachable.cache_clear()
 
 
 def test_a_hub_id_without_network_fails_in_one_line_within_seconds(hub_down, tmp_path, data_dir):
@@ -131,7 +131,7 @@ def test_a_hub_id_without_network_fails_in_one_line_within_seconds(hub_down, tmp
 def test_without_the_hub_this_process_works_offline(hub_down, monkeypatch, capsys):
     from huggingface_hub import constants
 
-    import gpt2eval.hub
+    import gpt2eval.data.hub
 
     if "datasets" not in __import__("sys").modules:
         import datasets  # noqa: F401
@@ -139,9 +139,9 @@ def test_without_the_hub_this_process_works_offline(hub_down, monkeypatch, capsy
 
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", datasets.config.HF_HUB_OFFLINE)
     monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", datasets.config.HF_DATASETS_OFFLINE)
-    assert not gpt2eval.hub.offline()
-    gpt2eval.hub.ensure_reachable_or_offline()
-    assert gpt2eval.hub.offline() and constants.HF_HUB_OFFLINE and datasets.config.HF_HUB_OFFLINE
+    assert not gpt2eval.data.hub.offline()
+    gpt2eval.data.hub.ensure_reachable_or_offline()
+    assert gpt2eval.data.hub.offline() and constants.HF_HUB_OFFLINE and datasets.config.HF_HUB_OFFLINE
     assert os.environ["HF_DATASETS_OFFLINE"] == "1"
     assert capsys.readouterr().err.startswith("note: the hub does not answer (http://127.0.0.1:9")
 

@@ -92,9 +92,9 @@ def test_a_filter_with_a_changed_bit_is_refused_by_its_checksum(data_dir, tmp_pa
 
 @pytest.mark.parametrize("option", ["--output", "--filter"])
 def test_outputs_under_a_file_are_refused_before_the_corpus_pass(option, data_dir, tmp_path, monkeypatch):
-    import gpt2eval.corpus
+    import gpt2eval.analysis.corpus
 
-    monkeypatch.setattr(gpt2eval.corpus, "count_ngrams", lambda *a: pytest.fail("the corpus was read"))
+    monkeypatch.setattr(gpt2eval.analysis.corpus, "count_ngrams", lambda *a: pytest.fail("the corpus was read"))
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "corpus.txt").write_text("some words " * 20)
     paths = {"--output": tmp_path / "o.json", "--filter": tmp_path / "f.bloom", option: tmp_path / "a-file" / "x"}
@@ -104,12 +104,12 @@ def test_outputs_under_a_file_are_refused_before_the_corpus_pass(option, data_di
 
 
 def test_an_output_that_fails_after_the_corpus_pass_is_one_line(data_dir, tmp_path, monkeypatch):
-    import gpt2eval.results
+    import gpt2eval.results.files
 
     def denied(result, path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(gpt2eval.results, "write_json", denied)
+    monkeypatch.setattr(gpt2eval.results.files, "write_json", denied)
     (tmp_path / "corpus.txt").write_text("some words " * 20)
     result = overlap(data_dir, tmp_path / "o.json", "--corpus", tmp_path / "corpus.txt", "--filter", tmp_path / "f.bloom")
     error_line(result, f"cannot write {tmp_path / 'o.json'} (Permission denied)")

@@ -98,22 +98,32 @@ def test_reproduce_reruns_nothing_of_other_data_and_says_why(tiny_model_dir, ptb
 
 
 def test_check_replace_is_one_call_for_any_command(tiny_model_dir, ptb_dirs, tmp_path):
-    """What the pipeline calls for sensitivity and sweep-stride: a prepared task, the model's identity."""
-    from gpt2eval.config import DataConfig, ModelConfig
+    """What the pipeline's plan calls for every job of run, reproduce, sensitivity and sweep-stride."""
+    from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
     from gpt2eval.errors import UsageError
-    from gpt2eval.evaluate import prepare
-    from gpt2eval.model_checks import preflight
-    from gpt2eval.overwrite import check_replace, model_identity
+    from gpt2eval.pipeline.overwrite import check_replace, model_identity
+    from gpt2eval.pipeline.plan import build_tasks, job, load_documents, model_config
 
     out = tmp_path / "ptb.json"
     assert run("run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", ptb_dirs[0], "--output", out, "--quiet").exit_code == 0
     model_cfg = ModelConfig(model=str(tiny_model_dir), dtype="auto", device="cpu")
-    model = model_identity(model_cfg, preflight(model_cfg))
-    check_replace(out, *prepare("ptb", DataConfig(data_dir=str(ptb_dirs[0]))), model, force=False)  # the same run
-    task, docs = prepare("ptb", DataConfig(data_dir=str(ptb_dirs[1])))
+    model = model_identity(model_cfg, model_config(model_cfg))
+
+    def prepared(data_dir):
+        j = job("ptb", WindowConfig(eos_prefix=None), DataConfig(data_dir=str(data_dir)), out)
+        build_tasks([j])
+        return j.instance, load_documents(j.instance)
+
+    check_replace(out, *prepared(ptb_dirs[0]), model, force=False)  # the same run
     with pytest.raises(UsageError, match="the data differ"):
-        check_replace(out, task, docs, model, force=False)
-    check_replace(out, task, docs, model, force=True)
+        check_replace(out, *prepared(ptb_dirs[1]), model, force=False)
+    check_replace(out, *prepared(ptb_dirs[1]), model, force=True)
+
+
+def test_sweep_stride_keeps_a_result_of_other_data(tiny_model_dir, ptb_dirs, tmp_path):
+    args = ("sweep-stride", "--task", "ptb", "--strides", "64", "--model", tiny_model_dir, "--output", tmp_path / "sweep", "--quiet")
+    assert run(*args, "--data-dir", ptb_dirs[0]).exit_code == 0
+    refused(run(*args, "--data-dir", ptb_dirs[1]), "the data differ")
 
 
 def test_overlap_keeps_an_analysis_of_another_corpus_unless_forced(data_dir, tmp_path):

@@ -82,7 +82,7 @@ def test_rerun_reuses_the_cache_and_another_config_is_kept(command, tiny_model_d
         assert new["run"]["units_from_cache"] == new["run"]["units"] > 0, p.name
 
     texts = {p: p.read_text() for p in files}
-    assert_usage_error(run(*args, "--limit", 6), "holds a result of another config (data.limit 12 != 6")
+    assert_usage_error(run(*args, "--limit", 6), "holds a result of another config (documents (--limit) 12 != 6")
     assert {p: p.read_text() for p in files} == texts, "nothing replaced"
     forced = run(*args, "--limit", 6, "--force")
     assert forced.exit_code == 0, forced.output

@@ -40,7 +40,7 @@ def rows(markdown: str) -> list[str]:
 
 
 def test_markdown_cells_escape_pipes_and_line_breaks(ptb_result):
-    from gpt2eval.table import _markdown
+    from gpt2eval.report.table import _markdown
 
     table = run("table", ptb_result.parent)
     assert table.exit_code == 0, table.output
@@ -64,17 +64,17 @@ def test_an_edited_metric_is_marked(ptb_result, tmp_path):
 
 
 def test_edited_totals_are_marked_too(ptb_result, tmp_path):
-    from gpt2eval.result_checks import sums_disagree
+    from gpt2eval.report.checks import sums_disagree
 
     edited = json.loads(ptb_result.read_text())
     assert sums_disagree(edited) == set()
     edited["totals"]["nll_nats"] *= 0.5
-    edited["metrics"] = __import__("gpt2eval.bootstrap", fromlist=["x"]).task_for_result(edited).metrics(edited["totals"])
+    edited["metrics"] = __import__("gpt2eval.results.bootstrap", fromlist=["x"]).task_for_result(edited).metrics(edited["totals"])
     assert sums_disagree(edited) == {"totals"}, "metrics recomputed from edited totals still disagree with the documents"
 
 
 def test_fixture_data_is_marked_in_the_table_and_the_figures(tiny_model_dir, tmp_path):
-    from gpt2eval.plot import _limited, load_results
+    from gpt2eval.report.figures import _limited, load_results
 
     out = tmp_path / "res" / "cbt-cn.json"
     result = run("run", "--task", "cbt-cn", "--model", tiny_model_dir, "--data-dir", FIXTURES / "cbt", "--output", out, "--quiet")
@@ -120,7 +120,7 @@ def test_latex_compiles_with_the_package_it_names(ptb_result, tmp_path):
 
 def test_sensitivity_compares_with_the_nearest_paper_size_as_table_does():
     from gpt2eval.report.sensitivity import summarize
-    from gpt2eval.table import paper_model_for
+    from gpt2eval.report.table import paper_model_for
 
     base = {"task": "ptb", "headline": "word_perplexity", "metrics": {"word_perplexity": 50.0},
             "model": {"name": "/models/my-lm", "n_parameters": 350_000_000}, "config": {"data": {"limit": None}},

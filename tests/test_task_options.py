@@ -96,11 +96,21 @@ def test_results_recorded_under_old_names_compare_equal(task, old, new, tmp_path
 
 
 def test_a_rerun_of_the_same_config_replaces_an_old_result_and_another_does_not(tmp_path):
-    from gpt2eval.pipeline.overwrite import config_differences
+    from gpt2eval.pipeline.overwrite import differences
+    from gpt2eval.pipeline.plan import build_tasks, job
 
     path = tmp_path / "cbt-cn.json"
-    path.write_text(json.dumps(old_result("cbt-cn", {"split": "test"}, {"split": "test"})))
-    model, window = ModelConfig(model="m", dtype="auto", device="cpu"), WindowConfig(max_length=128, eos_prefix=True)
-    same = DataConfig(data_dir="/elsewhere", limit=10, preset="paper", options={"cbt_split": "test"})
-    assert config_differences(path, model, window, same) == []
-    assert config_differences(path, model, window, same.with_options({"cbt_split": None})) == ["data.cbt_split 'test' != None"]
+    old = old_result("cbt-cn", {"detokenizer": "cbt", "split": "test"}, {"split": "test"})
+    old.update(n_documents=10, data={"files": [{"path": "/d/cbt/cbtest_CN_test_2500ex.txt", "sha256": "ab12"}], "hub": None})
+    path.write_text(json.dumps(old))
+    model = {"name": "m", "weights_sha256": None, "commit": None, "revision": None, "dtype": "float32", "context_length": 128}
+
+    def differences_with(options):
+        data = DataConfig(data_dir="/elsewhere", limit=10, preset="paper", options=options)
+        j = job("cbt-cn", WindowConfig(max_length=128, eos_prefix=True), data, path)
+        build_tasks([j])
+        j.instance.record.files.append({"path": "/elsewhere/cbt/cbtest_CN_test_2500ex.txt", "sha256": "ab12"})  # the same bytes
+        return differences(path, j.instance, [None] * 10, model)
+
+    assert differences_with({"cbt_split": "test"}) == []
+    assert differences_with({}) == ["protocol cbt_split 'test' != 'valid'"]

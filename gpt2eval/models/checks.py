@@ -23,13 +23,23 @@ ENCODER_TYPES = frozenset({
 })
 ENCODER_HEADS = ("ForMaskedLM", "ForPreTraining", "ForSequenceClassification", "ForTokenClassification",
                  "ForQuestionAnswering", "ForMultipleChoice", "ForNextSentencePrediction")
+# Files one of which every tokenizer folder holds (fast, BPE, WordPiece, SentencePiece, tiktoken).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "merges.txt", "tokenizer.model", "spiece.model",
+                   "sentencepiece.bpe.model", "tokenizer.tiktoken")
+
+
+def check_tokenizer_files(path: Path, name: str) -> None:
+    """A local model folder must hold a tokenizer, named by its files."""
+    if any((path / f).is_file() for f in TOKENIZER_FILES) or any(path.glob("*.tiktoken")):
+        return
+    raise UsageError(f"--model {name}: no tokenizer files in that directory ({', '.join(TOKENIZER_FILES[:4])}, ...): "
+                     "save the tokenizer there too (tokenizer.save_pretrained(DIR))")
 
 
 def check_location(model_cfg) -> None:
     """A local path must be a model directory with a tokenizer; offline (or when the hub
     does not answer), a hub id must be in the cache."""
     from gpt2eval.data.hub import go_offline, reachable
-    from gpt2eval.models.tokenizer import check_tokenizer_files
 
     name = model_cfg.model
     path = Path(name).expanduser()

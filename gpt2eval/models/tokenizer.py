@@ -9,9 +9,10 @@ Without these checks a wrong or missing tokenizer shows up late and as something
     a tokenizer that adds its own BOS      (Llama-style) the model was trained with that
                                            BOS first: a stream prefixed with EOS is off-protocol
 
-``start_token`` picks the token a stream starts with under ``--eos-prefix``: the BOS the
-tokenizer adds to every text, else EOS (GPT-2's ``<|endoftext|>``, which is also its BOS);
-the result records which (``model.start_token``).
+The folder's files are checked with its location (``checks.check_tokenizer_files``), the
+rest here. ``start_token`` picks the token a stream starts with under ``--eos-prefix``: the
+BOS the tokenizer adds to every text, else EOS (GPT-2's ``<|endoftext|>``, which is also
+its BOS); the result records which (``model.start_token``).
 """
 from __future__ import annotations
 
@@ -19,19 +20,8 @@ from pathlib import Path
 
 from gpt2eval.errors import UsageError
 
-# Files one of which every tokenizer folder holds (fast, BPE, WordPiece, SentencePiece, tiktoken).
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "merges.txt", "tokenizer.model", "spiece.model",
-                   "sentencepiece.bpe.model", "tokenizer.tiktoken")
 PROBE = "The quick brown fox jumps over the lazy dog."
 _LOADED: dict = {}  # (model, revision, trust_remote_code) -> tokenizer: preflight and load share one
-
-
-def check_tokenizer_files(path: Path, name: str) -> None:
-    """A local model folder must hold a tokenizer, named by its files."""
-    if any((path / f).is_file() for f in TOKENIZER_FILES) or any(path.glob("*.tiktoken")):
-        return
-    raise UsageError(f"--model {name}: no tokenizer files in that directory ({', '.join(TOKENIZER_FILES[:4])}, ...): "
-                     "save the tokenizer there too (tokenizer.save_pretrained(DIR))")
 
 
 def load_tokenizer(model_cfg):

@@ -139,7 +139,18 @@ def unwritable_hint(path: Path, plan: Plan):
         kept = (f"the scored work units are kept in {plan.store_dir / FILENAME}: make the folder "
                 "writable and rerun the same command to finish from them"
                 if plan.run_cfg.resume else "make the folder writable and rerun the same command")
-        raise UsageError(f"cannot write {e.filename or path} ({e.strerror or e}): {kept}") from None
+        raise UsageError(f"cannot write {named(e.filename) or path} ({e.strerror or e}): {kept}") from None
+
+
+def named(filename) -> Path | None:
+    """The file a user knows: ``results.atomic.write_text`` writes ``.<name>.<random>.tmp``
+    beside ``<name>`` and renames it, and an error names that temp file."""
+    if not filename:
+        return None
+    path = Path(filename)
+    if path.name.startswith(".") and path.name.endswith(".tmp"):
+        return path.with_name(path.name[1:].removesuffix(".tmp").rsplit(".", 1)[0])
+    return path
 
 
 def write_token_file(j: Job, result: dict) -> None:

@@ -70,7 +70,9 @@ def differences(path: Path, task, docs, model: dict) -> list[str]:
     if result.get("task") != task.name:
         return [f"it is a result of task {result.get('task')!r}"]
     want, have = _resolved(task, docs, model), _stored(result)
-    unknown = {"model commit"} if have.get("model commit") is None else set()  # older results: not recorded
+    # Not recorded by an older result: the commit, a derived protocol entry (not a task option).
+    unknown = {"model commit"} if have.get("model commit") is None else set()
+    unknown |= {k for k in want if k.startswith("protocol ") and k not in have}
     out = [f"{k} {have.get(k)!r} != {v!r}" for k, v in want.items() if k not in unknown | {"data"} and have.get(k) != v]
     if [d for d, _ in have["data"]] != [d for d, _ in want["data"]]:
         out.append(f"the data differ ({_data_text(have['data'])} != {_data_text(want['data'])})")
