@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Optional, Union
 
 # The peers whose reading of the protocol a --preset applies (gpt2eval.pipeline.presets).
-PRESETS = ("paper", "lm-eval", "megatron")
+PRESETS = ("paper", "lm-eval", "megatron", "bflm")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class WindowConfig:
     # Start every stream with <|endoftext|>. The CLI passes None (not given) and the preset
     # fills it, so a result always records the bool that ran.
     eos_prefix: Optional[bool] = True
+    # The final window: right-aligned to the end (paper, lm-eval) or at its multiple of the
+    # stride, shorter (Megatron-LM). None from the CLI: the preset's.
+    last_window: Optional[str] = "right"
     batch_size: Union[int, str] = 1  # or "auto": the largest that fits (gpt2eval.engine.autobatch)
 
 
@@ -42,7 +45,7 @@ class DataConfig:
     refuses an option it does not declare rather than ignoring it.
     """
 
-    preset: Optional[str] = None  # paper | lm-eval | megatron: fills the options not given (None: paper)
+    preset: Optional[str] = None  # paper | lm-eval | megatron | bflm: fills the options not given (None: paper)
     data_dir: Optional[str] = None  # original files; None: the hub through `datasets`
     data_file: Optional[str] = None  # one file (task `text`, or a pre-split enwik8/text8)
     limit: Optional[int] = None  # first N documents / lines

@@ -23,37 +23,24 @@ The filter, ``--stopword-filter``: ``word`` (default, ``gpt2eval.engine.greedy``
 tokens of the word in order of probability, top ``--stopword-topk`` (default 10); each is
 extended greedily into a word, and the first word that is neither a stop word nor
 punctuation only is the prediction (if none of the k is, the plain greedy word).
-``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of 3 steps the
-most probable token among the top 128, default ``--stopword-topk``, that is not a stop
-word). A prediction is correct when it equals the target after stripping
-non-alphanumeric characters from both ends (``"Nadia,`` matches ``"Nadia``); case counts.
+``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of
+``--stopword-steps`` steps, default 6, the most probable token among the top 128, default
+``--stopword-topk``, that is not a stop word).
 ``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
 corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
 127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches
 lower-case with ’ read as '. 51 of the 5,153 targets are stop words themselves (in both
 versions): the word filter predicts those only when it falls back to the greedy word.
 
-What the model sees, ``--lambada-format`` (the paper does not say; see the README):
-
-    openai   (default) the one detail an author of the paper gave (openai/gpt-2 issue 131):
-             curly double quotes “ ” -> ", ``text.strip()``, the context fed as
-             "\n" + context.strip() (the newline takes <|endoftext|>'s place); the target,
-             after the same quote replacement, scored as " " + target
-    as-is    the passage as it is; the context starts with <|endoftext|> under
-             ``--eos-prefix``, as a document does in GPT-2's training data
-    lm-eval  lm-eval 0.4's ``lambada_openai``: context " ".join(text.split(" ")[:-1]),
-             target " " + text.split(" ")[-1], no prefix, and the pair encoded as lm-eval
-             does (context + target whole, the context's tokens cut off the front)
-
-Passages longer than the window keep their end. The target is always scored with one
-leading space, also in the 7 OpenAI passages where a line break precedes it (under
-``lm-eval`` the "target" is then the word before the break, the break and the last word,
-as there).
+What the model sees, ``--lambada-format`` (``openai``, ``as-is``, ``lm-eval``, ``bflm``), and when
+a predicted word counts, ``--lambada-match``: ``gpt2eval.tasks.lambada_formats``.
 
 ``lambada-standard`` scores the original release instead (lower-cased, PTB-tokenized, not
 the paper's setting), detokenized by ``gpt2eval.detokenizers.lambada``. Its target comes
 from the original line; in 37 passages detokenizing glues an opening quote onto it
 (... `` nadia -> ..."nadia), and there the target is scored without a leading space.
+``--lambada-standard-format lm-eval`` (set by ``--preset lm-eval``, with ``--detokenizer none``) is
+lm-eval 0.4's ``lambada_standard``: the tokenized line as it is, split as ``lambada_openai``.
 
 Hub, both read from the hub's parquet export (``refs/convert/parquet``, laid out
 ``<config>/<split>/0000.parquet``), so no loading script runs:
@@ -76,7 +63,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from functools import lru_cache
 from importlib import resources
 
@@ -84,30 +70,38 @@ from gpt2eval.data.files import parquet_files
 from gpt2eval.detokenizers import lambada as lambada_detokenizer
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.greedy import predict_words
-from gpt2eval.engine.greedy_token import STEPS, token_filter_words
+from gpt2eval.engine.greedy_token import STEPS, first_word, token_filter_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.engine.options import Option
 from gpt2eval.engine.stream import lines_of
 from gpt2eval.engine.task import Document, Task
 
+from gpt2eval.tasks.lambada_bflm import bflm_split
+from gpt2eval.tasks.lambada_formats import bare, bflm_text, lm_eval_encode, lm_eval_split, matches, openai_split, split_target
+
 MAX_WORD_TOKENS = 8  # a predicted word's tokens; targets take at most 5 (+ quote, punctuation)
-_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
-FORMATS = ("openai", "as-is", "lm-eval")
+FORMATS = ("openai", "as-is", "lm-eval", "bflm")
 FILTERS = {"word": 10, "token": 128}  # filter -> default --stopword-topk
 STOPWORD_FILES = {"nltk179": "data/resources/stopwords_en.txt", "nltk127": "data/resources/stopwords_en_nltk127.txt"}
-CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"'})
 
 FORMAT = Option(
-    "lambada_format", choices=FORMATS, default="openai", presets={"paper": "openai", "lm-eval": "lm-eval", "megatron": "as-is"},
+    "lambada_format", choices=FORMATS, default="openai",
+    presets={"paper": "openai", "lm-eval": "lm-eval", "megatron": "as-is", "bflm": "bflm"},
     absent_means="as-is",  # results from before the option were scored as they are
-    help="what the model sees: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split)",
+    help="what the model sees: openai (curly quotes straightened, \\n prefix) | as-is | lm-eval (lambada_openai's split) "
+         "| bflm (cut before the last BERT-basic token)",
 )
-FILTER = Option("stopword_filter", choices=tuple(FILTERS), default="word",
+FILTER = Option("stopword_filter", choices=tuple(FILTERS), default="word", presets={"bflm": "token"},
                 help="word (complete words from the top-k first tokens) | token (bflm's, token by token)")
-STOPWORDS = Option("stopwords", choices=tuple(STOPWORD_FILES), default="nltk179",
+STOPWORDS = Option("stopwords", choices=tuple(STOPWORD_FILES), default="nltk179", presets={"bflm": "nltk127"},
                    help="the stop-word list: nltk179 (NLTK's English list) | nltk127 (its older list, bflm's)")
 TOPK = Option("stopword_topk", type=int, minimum=1, default=lambda values: FILTERS[values["stopword_filter"]], variants=(),
               help="first tokens the stop-word filter may try [default: 10 under --stopword-filter word, 128 under token]")
+STEPS_TAKEN = Option("stopword_steps", type=int, minimum=1, default=STEPS, variants=(3, 6), applies=("stopword_filter", "token"),
+                     help="tokens the token filter generates (bflm: 6; its older plain-text script: 3)")
+MATCH = Option("lambada_match", choices=("bare", "bert"), default="bare", presets={"bflm": "bert"},
+               help="when a predicted word counts: bare (equal without edge punctuation, case counts) | bert (bflm's: "
+                    "lower-cased, punctuation split off as BERT's basic tokenizer does)")
 
 
 @lru_cache(maxsize=None)
@@ -117,54 +111,10 @@ def stopwords(name: str = "nltk179") -> tuple[frozenset, str]:
     return frozenset(data.decode("utf-8").split()), hashlib.sha256(data).hexdigest()
 
 
-def bare(word: str) -> str:
-    """``word`` without punctuation at either end: the form predictions are compared in."""
-    return _EDGE_PUNCT.sub("", word)
-
-
 def is_answer(word: str, words: frozenset | None = None) -> bool:
     """A word the filter allows as LAMBADA's answer: some letters or digits, no stop word."""
     core = bare(word).lower().replace("\u2019", "'")
     return bool(core) and core not in (stopwords()[0] if words is None else words)
-
-
-def split_target(text: str, target: str | None = None) -> tuple[str, str, str]:
-    """(context, separator, target): ``text`` == context + separator + target, up to whitespace.
-
-    The target is the last whitespace word unless given; the separator is " ", or "" when
-    the target is glued to the text before it. The context has no trailing whitespace.
-    """
-    text = text.rstrip()
-    target = target or text.split()[-1]
-    assert text.endswith(target), f"passage does not end with its target {target!r}: {text[-60:]!r}"
-    head = text[: len(text) - len(target)]
-    sep = " " if not head or head[-1].isspace() else ""
-    return head.rstrip(), sep, target
-
-
-def openai_split(passage: str) -> tuple[str, str, str]:
-    """(context, continuation, target) as the paper's author described it (issue 131)."""
-    context, _, target = split_target(passage.translate(CURLY_QUOTES).strip())
-    return "\n" + context.strip(), " " + target, target
-
-
-def lm_eval_split(passage: str) -> tuple[str, str, str]:
-    """(context, continuation, target) as lm-eval's ``lambada_openai`` templates make them."""
-    words = passage.split(" ")
-    return " ".join(words[:-1]), " " + words[-1], words[-1]
-
-
-def lm_eval_encode(lm: LM, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """lm-eval 0.4's ``_encode_pair``: trailing context spaces move to the continuation,
-    the whole text is encoded and the context's tokens cut off its front; an empty
-    context is <|endoftext|> (``LM.score_continuations`` does the same)."""
-    if not context:
-        return [], lm.encode(continuation)
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
-    context_ids = lm.encode(context)
-    return context_ids, lm.encode(context + continuation)[len(context_ids):]
 
 
 class Lambada(Task):
@@ -174,7 +124,8 @@ class Lambada(Task):
     metric = "perplexity"
     counts = "word"
     denominator = 5_153
-    options = (FORMAT, FILTER, STOPWORDS, TOPK)
+    options = (FORMAT, FILTER, STOPWORDS, TOPK, STEPS_TAKEN, MATCH)
+    format_option = "lambada_format"
     megatron = "lambada"  # Megatron-LM scores LAMBADA as it is (the identity)
     file = "lambada/lambada_test.jsonl"
     hub = parquet_files("EleutherAI/lambada_openai", "refs/convert/parquet", "text", "test",
@@ -187,11 +138,11 @@ class Lambada(Task):
     @classmethod
     def reads_eos_prefix(cls, values) -> bool:
         """Only as-is contexts start with <|endoftext|>: openai's and lm-eval's have their own start."""
-        return values.get("lambada_format", "as-is") == "as-is"
+        return values.get(cls.format_option, "as-is") == "as-is"
 
     @property
     def format(self) -> str:
-        return self.values.get("lambada_format", "as-is")
+        return self.values.get(self.format_option, "as-is")
 
     @property
     def topk(self) -> int:
@@ -202,10 +153,7 @@ class Lambada(Task):
     def protocol(self) -> dict:
         words, digest = stopwords(self.option("stopwords"))
         stop = {"source": f"NLTK English stop words ({self.option('stopwords')})", "count": len(words), "sha256": digest}
-        out = {**super().protocol, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
-        if self.option("stopword_filter") == "token":
-            out["token_filter_steps"] = STEPS
-        return out
+        return {**super().protocol, "stopword_list": stop, "max_word_tokens": MAX_WORD_TOKENS}
 
     def passages(self) -> list[str]:
         """The original passages, in file order."""
@@ -234,6 +182,8 @@ class Lambada(Task):
             context, cont, target = openai_split(passage)
         elif fmt == "lm-eval":
             context, cont, target = lm_eval_split(passage)
+        elif fmt == "bflm":
+            context, cont, target = bflm_split(passage)
         else:
             context, sep, target = split_target(self.detokenize(passage))
             cont = sep + target
@@ -257,7 +207,8 @@ class Lambada(Task):
         (the ``word`` filter runs from the context's cache in ``evaluate``)."""
         words = stopwords(self.option("stopwords"))[0]
         greedy = [p.greedy for p in predict_words(lm, contexts, lambda w: True, 1, MAX_WORD_TOKENS)]
-        filtered = token_filter_words(lm, contexts, words, self.topk)
+        read = bflm_text if self.option("lambada_match") == "bert" else first_word
+        filtered = token_filter_words(lm, contexts, words, self.topk, self.option("stopword_steps"), read)
         return greedy, filtered, [0] * len(contexts)
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
@@ -277,8 +228,9 @@ class Lambada(Task):
         if self.save_tokens:
             self.token_rows = self.target_rows(docs, pairs, contexts, scores, greedy, filtered, lm)
         sums, self._samples = [], []
+        rule = self.option("lambada_match")
         for d, (ctx, _), score, g, f, rank in zip(docs, pairs, scores, greedy, filtered, ranks):
-            gold = bare(d.extra["target"])
+            gold = d.extra["target"]
             sums.append(
                 {
                     "nll_nats": float(score.nll.sum()),
@@ -286,8 +238,8 @@ class Lambada(Task):
                     "n_tokens": len(score.nll),
                     "n_correct": int(score.greedy.all()),
                     "n_correct_last_token": int(score.greedy[-1]),
-                    "n_correct_greedy_word": int(bare(g) == gold),
-                    "n_correct_stopword": int(bare(f) == gold),
+                    "n_correct_greedy_word": int(matches(rule, g, gold)),
+                    "n_correct_stopword": int(matches(rule, f, gold)),
                     "n_stopword_fallback": int(rank < 0),
                 }
             )
@@ -329,7 +281,7 @@ class Lambada(Task):
             cols["greedy"].append(score.greedy)
             cols["context"].append(lm.continuation_contexts(len(ctx), k))
             for name, value in (("target", d.extra["target"]), ("predicted", f), ("greedy_word", g),
-                                ("correct", bool(score.greedy.all())), ("correct_stopword", bare(f) == bare(d.extra["target"]))):
+                                ("correct", bool(score.greedy.all())), ("correct_stopword", matches(self.option("lambada_match"), f, d.extra["target"]))):
                 cols[name] += [value] * k
         for name in ("nll", "greedy", "context"):
             cols[name] = np.concatenate(cols[name]) if cols[name] else np.zeros(0)
@@ -363,6 +315,11 @@ class Lambada(Task):
         }
 
 
+# The original release: its own detokenizer (as-is), or lm-eval's lambada_standard reading.
+STANDARD_FORMAT = Option("lambada_standard_format", choices=("as-is", "lm-eval"), default="as-is", presets={"lm-eval": "lm-eval"},
+                         help="as-is (detokenized, its target from the original line) | lm-eval (lambada_standard's split)")
+
+
 class LambadaStandard(Lambada):
     name = "lambada-standard"
     description = "LAMBADA, original release (lambada_test_plain_text.txt), detokenized; not the paper's setting"
@@ -370,12 +327,18 @@ class LambadaStandard(Lambada):
     file = "lambada/lambada_test_plain_text.txt"
     # The hub's `lambada` script yields the file's lines (str.splitlines) as `text`.
     hub = parquet_files("cimec/lambada", "refs/convert/parquet", "text", "test", test="plain_text/test/0000.parquet")
-    options = (FILTER, STOPWORDS, TOPK)  # always as-is: its own detokenizer
+    options = (STANDARD_FORMAT, FILTER, STOPWORDS, TOPK, STEPS_TAKEN, MATCH)
+    format_option = "lambada_standard_format"
+    detokenizer_presets = {"lm-eval": "none"}  # lm-eval's lambada_standard scores the tokenized line
 
     def passages(self) -> list[str]:
         return lines_of(self.original_text())
 
     def document(self, i: int, passage: str) -> Document:
+        if self.format == "lm-eval":
+            context, cont, target = lm_eval_split(self.detokenize(passage))
+            return Document(id=f"passage-{i}", text=context + cont, n_units=1, original=passage,
+                            extra={"context": context, "continuation": cont, "target": target})
         # The target comes from the original line: detokenizing may glue a quote onto it.
         context, sep, target = split_target(self.detokenize(passage), passage.split()[-1])
         extra = {"context": context, "continuation": sep + target, "target": target}

@@ -16,14 +16,15 @@ the file is " words \\n", so " " + row + " \\n" rebuilds it; the sha256 proves i
 
 ``--detokenizer megatron`` runs Megatron-LM's PTB rules over the stream as its
 zero-shot script runs them over the whole file; ``--word-count megatron`` takes its
-denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``).
+denominator, ``len(file.strip().split(" "))`` (``gpt2eval.detokenizers.megatron``), and
+``--word-divisor words-1`` its adjusted perplexity's divisor, one word fewer (82,428).
 """
 from gpt2eval.data.files import parquet_files
 from gpt2eval.detokenizers import ptb as ptb_detokenizer
 from gpt2eval.engine.stream import StreamTask, lines_of
 from gpt2eval.engine.task import Document
 
-from gpt2eval.tasks.word_count import WORD_COUNT, word_stream
+from gpt2eval.tasks.word_count import WORD_COUNT, WORD_DIVISOR, word_stream
 
 
 class PTB(StreamTask):
@@ -36,7 +37,7 @@ class PTB(StreamTask):
     hub = parquet_files("ptb-text-only/ptb_text_only", "refs/convert/parquet", "sentence", "test",
                         test="penn_treebank/test/0000.parquet")
     megatron = "ptb"
-    options = (WORD_COUNT,)
+    options = (WORD_COUNT, WORD_DIVISOR)
 
     def documents(self) -> list[Document]:
         lines = self.limited(lines_of(self.original_text()))

@@ -14,8 +14,8 @@ Parquet (#8)": one folder per config, ``<config>/test-00000-of-00001.parquet``, 
 a line with its "\\n"; a blank line " \\n" became "" (the old loading script stripped
 blank lines), which ``text_from_rows`` puts back; the sha256 proves it.
 
-``--detokenizer megatron`` and ``--word-count megatron`` are Megatron-LM's zero-shot
-choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
+``--detokenizer megatron``, ``--word-count megatron`` and ``--word-divisor words-1`` are
+Megatron-LM's zero-shot choices (``gpt2eval.detokenizers.megatron``). ``wikitext2-lmeval`` (``tasks/wikitext_lmeval.py``)
 is lm-eval 0.4's ``wikitext`` task exactly: raw articles scored one by one.
 """
 import re
@@ -25,7 +25,7 @@ from gpt2eval.detokenizers import wikitext as wikitext_detokenizer
 from gpt2eval.engine.stream import StreamTask, lines_of
 from gpt2eval.engine.task import Document
 
-from gpt2eval.tasks.word_count import WORD_COUNT, word_stream
+from gpt2eval.tasks.word_count import WORD_COUNT, WORD_DIVISOR, word_stream
 
 ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # `` = = Section = = `` is not a new article
 
@@ -49,7 +49,7 @@ class WikiText2(StreamTask):
     file = "wikitext-2/wiki.test.tokens"
     hub = parquet_files("Salesforce/wikitext", "main", "text", "test", test="wikitext-2-v1/test-00000-of-00001.parquet")
     megatron = "wikitext"
-    options = (WORD_COUNT,)
+    options = (WORD_COUNT, WORD_DIVISOR)
 
     def documents(self) -> list[Document]:
         groups = self.limited(articles(lines_of(self.original_text())))

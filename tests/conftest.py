@@ -1,12 +1,31 @@
+"""What every test file shares: the real data, the tiny models, a session cache of loaded
+models, and the CLI helpers (``from conftest import run, assert_usage_error``)."""
+import dataclasses
 import os
+from collections import OrderedDict
 from pathlib import Path
 
-import pytest
+# One CPU thread per test process, subprocesses (torchrun, kill -9) included, set before torch
+# loads: tiny models run as fast on one thread, and the cores go to pytest-xdist workers. Idle
+# OpenMP threads sleep instead of spinning: on a busy 2-core machine, spinning threads made a
+# 800-sentence PTB run take 39 s instead of 3 s. The one property that threads could break
+# (bit-identical scores across batch sizes) is tested with every core: `all_cpu_threads`.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from gpt2eval.testing import save_tiny_gpt2
+import pytest
+import torch
+from click.testing import CliRunner
+
+import gpt2eval.models.loading
+from gpt2eval.cli import main
+from gpt2eval.testing import SMALL_VOCAB_SIZE, memorising_gpt2, save_tiny_gpt2
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # in case something imported torch first
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CBT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cbt"
 # What a test run may change in the checkout: caches of the tools that run it.
 NOT_CHECKOUT = {".venv", ".git", "__pycache__", ".pytest_cache", "build", "dist"}
 CHECKOUT = pytest.StashKey[dict]()
@@ -32,6 +51,7 @@ SLOW = {
     "test_task_contract.py::test_task_contract[wikitext2-raw]",
     "test_task_contract.py::test_task_contract[wikitext103]",
     "test_task_contract.py::test_task_contract[wikitext103-raw]",
+    "test_peers.py::test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb[None]",  # all of PTB, twice
 }
 
 
@@ -79,6 +99,41 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fresh_load: load_model really loads (the session cache of loaded models is off)")
+
+
+# --- the CLI, in-process --------------------------------------------------------------
+
+def run(*args, **kwargs):
+    """``gpt2eval ARGS`` through click's CliRunner (arguments may be paths or numbers)."""
+    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+
+
+def assert_usage_error(result, fragment, ignore=(), stderr=False):
+    """Exit 2 with one line ``error: ...`` that names ``fragment``, and no traceback.
+    ``ignore``: prefixes of other lines allowed beside it (warnings); ``stderr``: look only
+    there (stdout may have reported work done before the error)."""
+    assert result.exit_code == 2, result.output
+    text = result.stderr if stderr else result.output
+    lines = [x for x in text.splitlines() if x.strip() and not (ignore and x.startswith(tuple(ignore)))]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+# --- data and models ------------------------------------------------------------------
+
+
+@pytest.fixture
+def all_cpu_threads():
+    """As many torch threads as the machine has cores, for this test only."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not SHARED_DATA.is_dir():
@@ -90,8 +145,25 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A tiny random GPT-2 (context 128) with the real tokenizer, saved to disk."""
-    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2")
+    """A tiny random GPT-2 (context 128) whose vocabulary is GPT-2's BPE cut to 1,024 tokens
+    (gpt2eval.testing): for every test where the vocabulary is not the point."""
+    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2", vocab_size=SMALL_VOCAB_SIZE)
+
+
+@pytest.fixture(scope="session")
+def gpt2_model_dir(tmp_path_factory) -> Path:
+    """The same tiny GPT-2 with the real 50,257-token BPE (seed 0, as in the CI baseline and
+    bench/): for exact token counts and ids, and numbers pinned against other tools."""
+    return save_tiny_gpt2(tmp_path_factory.mktemp("gpt2-vocab") / "tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def memorising_model_dir(data_dir) -> Path:
+    """A tiny GPT-2 (GPT-2's whole BPE) that has learnt some LAMBADA passages and the CBT
+    fixture's answers (tests/memorising.py): trained once, then read from the test-model cache."""
+    from memorising import sequences
+
+    return memorising_gpt2(sequences(data_dir, CBT_FIXTURES))
 
 
 @pytest.fixture(scope="session")
@@ -103,17 +175,52 @@ def bert_dir(tmp_path_factory):
     from gpt2eval.testing import gpt2_tokenizer
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=50257, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+    config = BertConfig(vocab_size=SMALL_VOCAB_SIZE, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=128, max_position_embeddings=128)
     path = tmp_path_factory.mktemp("bert") / "bert"
     BertForMaskedLM(config).save_pretrained(path)
-    gpt2_tokenizer().save_pretrained(path)
+    gpt2_tokenizer(SMALL_VOCAB_SIZE).save_pretrained(path)
     return path
 
 
 @pytest.fixture(scope="session")
-def report_runs(tiny_model_dir, data_dir, tmp_path_factory):
-    """Result folders for the report tests (tests/report_runs.py), built once a session."""
+def report_runs(gpt2_model_dir, data_dir, tmp_path_factory):
+    """Result folders for the report tests (tests/report_runs.py), built once a session. GPT-2's
+    own BPE: which passages the presets tokenize alike (Δ per token) is what the pages show."""
     from report_runs import make_runs
 
-    return make_runs(tmp_path_factory.mktemp("report-runs"), tiny_model_dir, data_dir)
+    return make_runs(tmp_path_factory.mktemp("report-runs"), gpt2_model_dir, data_dir)
+
+
+# --- a session cache of loaded models ---------------------------------------------------
+# About 60 CLI tests load the same tiny model. In-process, `load_model` hands back the model
+# loaded for the same ModelConfig and the same files (name, size, mtime of each), as a new
+# LoadedModel around the shared (eval-mode, never trained) module and tokenizer. Hub ids,
+# failed loads (their errors are what tests check) and subprocesses are never cached.
+# A test about loading itself takes `@pytest.mark.fresh_load`.
+_real_load_model = gpt2eval.models.loading.load_model
+_loaded: OrderedDict = OrderedDict()
+_MAX_LOADED = 8  # tests that build their own model in tmp_path load it once or twice
+
+
+def _files_state(folder: Path) -> tuple:
+    return tuple(sorted((p.name, s.st_size, s.st_mtime_ns, s.st_ino) for p in folder.iterdir() for s in [p.stat()]))
+
+
+def load_model_cached(cfg):
+    folder = Path(cfg.model)
+    if not folder.is_dir():
+        return _real_load_model(cfg)
+    key = (cfg, str(folder.resolve()), _files_state(folder))
+    if key not in _loaded:
+        _loaded[key] = _real_load_model(cfg)
+        while len(_loaded) > _MAX_LOADED:
+            _loaded.popitem(last=False)
+    _loaded.move_to_end(key)
+    return dataclasses.replace(_loaded[key])
+
+
+@pytest.fixture(autouse=True)
+def _session_model_cache(request, monkeypatch):
+    if request.node.get_closest_marker("fresh_load") is None:
+        monkeypatch.setattr(gpt2eval.models.loading, "load_model", load_model_cached)

@@ -3,14 +3,13 @@ verification table, and the resumable `gpt2eval reproduce`."""
 import hashlib
 import json
 import re
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
 import gpt2eval.models.loading
-from gpt2eval.cli import main
 from gpt2eval.data.files import HubDataset
 from gpt2eval.pipeline.download import Fetched
 from gpt2eval.tasks.cbt import CBTCN
@@ -18,17 +17,11 @@ from gpt2eval.tasks.characters import Text8
 from gpt2eval.tasks.ptb import PTB
 from gpt2eval.commands.reproduce import table3_tasks
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import assert_usage_error as usage_error, run
 
 
-def assert_usage_error(result, fragment):
-    """Exit 2 and one line on stderr (stdout may have reported what was fetched before)."""
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
-    assert "Traceback" not in result.output
+# Exit 2 and one line on stderr (stdout may have reported what was fetched before).
+assert_usage_error = partial(usage_error, stderr=True)
 
 
 def parquet(path, **columns):
@@ -180,7 +173,7 @@ def test_offline_mode_refuses_to_download(monkeypatch):
 def test_reproduce_skips_same_config_keeps_another_and_reruns_on_force(tiny_model_dir, data_dir, tmp_path, monkeypatch):
     out = tmp_path / "results"
     base = ["reproduce", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 5, "--output", out, "--quiet"]
-    first = run(*base, "--tasks", "ptb,cbt-cn")
+    first = run(*base, "--tasks", "ptb,cbt-cn", "--no-report")  # the report is drawn once, below
     assert first.exit_code == 1, first.output  # a skipped task is not a success
     assert "ptb: word_perplexity=" in first.output
     assert "cbt-cn: SKIPPED, data missing: " in first.output and "no result for cbt-cn" in first.output
@@ -194,10 +187,11 @@ def test_reproduce_skips_same_config_keeps_another_and_reruns_on_force(tiny_mode
         again = run(*base, "--tasks", "ptb", "--device", "cpu", "--batch-size", 4)  # neither changes numbers
         assert again.exit_code == 0, again.output
         assert "ptb: skipped" in again.output and (out / "ptb.json").stat().st_mtime_ns == stamp[1]
-    changed = run(*base, "--tasks", "ptb", "--stride", 64)  # another config: the old result is kept
-    assert "ptb: kept" in changed.output and "stride 128 != 64" in changed.output, changed.output
+        assert (out / "table3.md").exists() and (out / "figures" / "scaling.pdf").exists(), "nothing to run: still the report"
+    changed = run(*base, "--tasks", "ptb", "--stride", 64, "--no-report")  # another config: the old result is kept
+    assert "ptb: kept" in changed.output and "window.stride 128 != 64" in changed.output, changed.output
     assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 128
-    forced = run(*base, "--tasks", "ptb", "--stride", 64, "--force")
+    forced = run(*base, "--tasks", "ptb", "--stride", 64, "--force", "--no-report")
     assert forced.exit_code == 0 and "skipped" not in forced.output and "ptb: word_perplexity=" in forced.output
     assert json.loads((out / "ptb.json").read_text())["config"]["window"]["stride"] == 64
 

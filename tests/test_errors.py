@@ -6,23 +6,15 @@ bidirectional model or for empty data, a result overwritten, a traceback at writ
 import gzip
 import json
 import shutil
+from functools import partial
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
-
-
-def run(*args, **kwargs):
-    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+from conftest import assert_usage_error as usage_error, run
 
 
-def assert_usage_error(result, fragment):
-    assert result.exit_code == 2, result.output
-    lines = [x for x in result.output.splitlines() if x.strip() and not x.startswith(("warning:", "[transformers]"))]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
+# Warnings (transformers' on loading) may stand beside the error line.
+assert_usage_error = partial(usage_error, ignore=("warning:", "[transformers]"))
 
 
 @pytest.fixture
@@ -60,32 +52,32 @@ def test_empty_data_file_is_an_error(tiny_model_dir, tmp_path):
     assert_usage_error(result, "is empty")
 
 
-def test_nothing_scored_is_an_error(tiny_model_dir, tmp_path):
+def test_nothing_scored_is_an_error(gpt2_model_dir, tmp_path):
     f = tmp_path / "one.txt"
     f.write_text("Hello")  # one token, and no <|endoftext|> before it: nothing to predict
-    result = run("run", "--task", "text", "--data-file", f, "--no-eos-prefix", "--model", tiny_model_dir,
+    result = run("run", "--task", "text", "--data-file", f, "--no-eos-prefix", "--model", gpt2_model_dir,
                  "--output", tmp_path / "r.json")
     assert_usage_error(result, "nothing was scored")
     assert not (tmp_path / "r.json").exists()
 
 
 # 4. Document text is never parsed for special tokens.
-def test_literal_endoftext_in_a_document_is_text(tiny_model_dir, tmp_path):
+def test_literal_endoftext_in_a_document_is_text(gpt2_model_dir, tmp_path):
     f = tmp_path / "eot.txt"
     f.write_text("<|endoftext|>")
     out = tmp_path / "r.json"
-    result = run("run", "--task", "text", "--data-file", f, "--model", tiny_model_dir, "--output", out)
+    result = run("run", "--task", "text", "--data-file", f, "--model", gpt2_model_dir, "--output", out)
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["totals"]["n_tokens"] == 7  # < | end of text | >, not the EOS id
 
 
-def test_1bw_join_eos_inserts_the_eos_id(tiny_model_dir, data_dir, tmp_path):
+def test_1bw_join_eos_inserts_the_eos_id(gpt2_model_dir, data_dir, tmp_path):
     from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
     from gpt2eval.engine.lm import LM
     from gpt2eval.models.loading import load_model
     from tasks.one_billion_word import OneBillionWord
 
-    lm = LM(load_model(ModelConfig(model=str(tiny_model_dir), device="cpu")), WindowConfig())
+    lm = LM(load_model(ModelConfig(model=str(gpt2_model_dir), device="cpu")), WindowConfig())
     ids = {}
     for join in ("eos", "newline"):
         task = OneBillionWord(DataConfig(data_dir=str(data_dir), limit=5, options={"1bw_join": join}))
@@ -110,7 +102,8 @@ def test_run_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tmp_path
 
 
 def test_reproduce_keeps_a_result_of_another_config(tiny_model_dir, data_dir, tmp_path):
-    args = ("reproduce", "--tasks", "ptb", "--data-dir", data_dir, "--model", tiny_model_dir, "--output", tmp_path, "--quiet")
+    args = ("reproduce", "--tasks", "ptb", "--data-dir", data_dir, "--model", tiny_model_dir, "--output", tmp_path, "--quiet",
+            "--no-report")  # the table and figures: test_reproduce_ux.py
     assert run(*args, "--limit", 3).exit_code == 0
     before = (tmp_path / "ptb.json").read_text()
     result = run(*args, "--limit", 2)

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, WindowConfig
 from gpt2eval.registry import _entry_points, get_task_class
+
+from conftest import run
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gpt2eval-proverbs"
 
@@ -36,10 +36,6 @@ def plugin(tmp_path_factory):
     sys.path.remove(str(target))
     _entry_points.cache_clear()
     sys.modules.pop("gpt2eval_proverbs", None)
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_it_is_listed_and_its_option_is_a_flag(plugin):

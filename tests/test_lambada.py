@@ -260,9 +260,9 @@ def test_batch_size_does_not_change_any_score(tiny_model_dir, data_dir, one_thre
     assert seven.topk_next(ctx, 3).tolist() == one.logits_next(ctx).topk(3).indices.tolist()
 
 
-def test_cli_run(tiny_model_dir, data_dir, tmp_path, one_thread):
+def test_cli_run(gpt2_model_dir, data_dir, tmp_path, one_thread):
     out = tmp_path / "lambada.json"
-    args = ["run", "--task", "lambada", "--model", tiny_model_dir, "--data-dir", data_dir,
+    args = ["run", "--task", "lambada", "--model", gpt2_model_dir, "--data-dir", data_dir,
             "--limit", 30, "--batch-size", 8, "--stopword-topk", 5, "--output", out, "--quiet", "--log-samples"]
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 0, result.output

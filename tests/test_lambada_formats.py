@@ -120,7 +120,8 @@ def test_token_filter_skips_stop_words_at_every_step():
     })
     ctx = [lm.tokenizer.encode(t) for t in ("I don't care about", "a girl named")]
     assert token_filter_words(lm, ctx, words, topk=128) == ["sign.", "Sally."]
-    assert lm.calls == 3  # 3 steps, all passages batched in each
+    assert lm.calls == 6  # bflm's 6 steps, all passages batched in each
+    assert token_filter_words(lm, ctx, words, topk=128, steps=3) == ["sign.", "Sally."] and lm.calls == 9
     # Only the top k are tried: with k=1 nothing is filtered out (the fallback is the top token).
     assert token_filter_words(lm, ctx[:1], words, topk=1) == ["the"]
     # Matching is exact: "The" is not in NLTK's lower-case list.

@@ -4,20 +4,16 @@ import json
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 from gpt2eval.engine.autobatch import find_batch_size
-from gpt2eval.cli import main
 from gpt2eval.errors import UsageError
 from gpt2eval.commands.options import task_list
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import run
 
 
 def test_task_list_merges_splits_aliases_and_dedups():
-    assert task_list(("ptb",), "lambada_openai, wikitext,ptb") == ["ptb", "lambada", "wikitext2-raw"]
+    assert task_list(("ptb",), "lambada_openai, wikitext,ptb") == ["ptb", "lambada", "wikitext2-lmeval"]
     assert task_list((), "lambada_standard") == ["lambada-standard"]
     with pytest.raises(UsageError, match="no task given"):
         task_list((), " , ")
@@ -29,7 +25,7 @@ def test_run_takes_tasks_comma_list_dtype_alias_and_prints_the_table(tiny_model_
     assert result.exit_code == 0, result.output
     ptb = json.loads((tmp_path / "ptb.json").read_text())
     assert ptb["config"]["model"]["dtype"] == "float32"
-    assert json.loads((tmp_path / "wikitext2-raw.json").read_text())["task"] == "wikitext2-raw"
+    assert json.loads((tmp_path / "wikitext2-lmeval.json").read_text())["task"] == "wikitext2-lmeval"  # lm-eval's name
     # Several tasks: the table against the paper, with the size rule stated.
     assert "| ours" in result.output and "paper gpt2" in result.output and "Δ" in result.output
 
@@ -78,14 +74,14 @@ def test_auto_batch_halves_on_out_of_memory(tiny_model_dir):
     from gpt2eval.engine.scoring import Scorer
 
     model = OOMAbove(AutoModelForCausalLM.from_pretrained(tiny_model_dir), limit=5)
-    scorer = Scorer(model, 1)
-    assert find_batch_size(scorer, 16, eos_id=50256, start=32) == 4
+    scorer, eos = Scorer(model, 1), model.inner.config.eos_token_id
+    assert find_batch_size(scorer, 16, eos_id=eos, start=32) == 4
     assert model.batches == [32, 16, 8, 4]
     assert scorer.progress is None
     with pytest.raises(UsageError, match="does not fit"):
-        find_batch_size(Scorer(OOMAbove(model.inner, limit=0), 1), 16, eos_id=50256, start=4)
+        find_batch_size(Scorer(OOMAbove(model.inner, limit=0), 1), 16, eos_id=eos, start=4)
     with pytest.raises(RuntimeError, match="shapes"):  # anything but an out-of-memory error propagates
-        find_batch_size(Scorer(Broken(model.inner, limit=0), 1), 16, eos_id=50256, start=2)
+        find_batch_size(Scorer(Broken(model.inner, limit=0), 1), 16, eos_id=eos, start=2)
 
 
 def test_auto_batch_size_does_not_block_compare(tmp_path):

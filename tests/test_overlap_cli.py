@@ -5,22 +5,12 @@ import json
 import math
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.results.overlap import exclude_from_result, load_overlap
 
+from conftest import assert_usage_error, run
+
 BW = "1bw/news.en.heldout-00000-of-00050"
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_usage_error(result, fragment):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
 
 
 def test_overlap_prints_table6_and_writes_the_json(data_dir, tmp_path):

@@ -2,11 +2,11 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.report.paper import columns, paper_value
 from gpt2eval.report.figures import column_value, load_results, paper_model, table_results
+
+from conftest import run
 
 COUNTS = {"gpt2": 124_439_808, "gpt2-large": 774_030_080}
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -53,10 +53,6 @@ def results_dir(tmp_path):
     (root / "notes.json").write_text("[1, 2]")
     (root / "broken.json").write_text("{not json")
     return root
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_plot_writes_every_figure(results_dir, tmp_path):

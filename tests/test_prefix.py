@@ -7,7 +7,7 @@ from gpt2eval.config import ModelConfig, WindowConfig
 from gpt2eval.engine.greedy import predict_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.models.loading import load_model
-from gpt2eval.testing import save_tiny_gpt2
+from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
 from tasks.lambada import is_answer
 
 TEXT = (
@@ -20,7 +20,8 @@ TEXT = (
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     """A tiny random GPT-2 with GPT-2's 1,024-token context, so CBT-sized contexts fit."""
-    return load_model(ModelConfig(model=str(save_tiny_gpt2(tmp_path_factory.mktemp("m") / "m", n_positions=1024)), device="cpu"))
+    folder = save_tiny_gpt2(tmp_path_factory.mktemp("m") / "m", n_positions=1024, vocab_size=SMALL_VOCAB_SIZE)
+    return load_model(ModelConfig(model=str(folder), device="cpu"))
 
 
 def cbt_sized(lm, n_questions=3):
@@ -81,7 +82,7 @@ def test_word_search_from_the_cache_equals_rerunning_contexts(loaded, max_length
         assert pred == want_pred
 
 
-def test_stream_scores_are_bit_identical_across_batch_sizes(loaded):
+def test_stream_scores_are_bit_identical_across_batch_sizes(loaded, all_cpu_threads):
     ids = LM(loaded, WindowConfig()).encode(TEXT * 12)  # ~600 tokens: windows of 128, some sliding
     for stride in (128, 48):
         runs = [LM(loaded, WindowConfig(max_length=128, stride=stride, batch_size=b)).score_stream(ids) for b in (1, 4, 8)]

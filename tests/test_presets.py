@@ -58,11 +58,15 @@ def test_megatron_detokenizer_on_whole_files_is_cut_back_exactly(data_dir):
 
 def test_megatron_word_count_and_detokenizer_in_tasks(data_dir):
     task, docs = prepare("ptb", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None))
-    assert sum(d.n_units for d in docs) == 82_429 and task.window.stride == 32 and task.window.eos_prefix is False
+    # Megatron's count, 82,429, less the first word: its adjusted perplexity's divisor.
+    assert sum(d.n_units for d in docs) == 82_428 and task.window.stride == 32 and task.window.eos_prefix is False
+    assert task.window.last_window == "stride" and task.protocol["word_divisor"] == "words-1"
+    _, counted = prepare("ptb", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None, options={"word_divisor": "words"}))
+    assert sum(d.n_units for d in counted) == 82_429
     assert docs[1].text.startswith("but while the new york stock exchange didn't fall apart")
     assert "plunged1 points" in docs[1].text
     task, docs = prepare("wikitext2", DataConfig(data_dir=str(data_dir), preset="megatron", detokenizer=None))
-    assert sum(d.n_units for d in docs) == 245_566 and task.protocol["detokenizer"] == "megatron.wikitext"
+    assert sum(d.n_units for d in docs) == 245_565 and task.protocol["detokenizer"] == "megatron.wikitext"
 
 
 def test_lm_eval_wikitext_pages(data_dir):
@@ -90,6 +94,15 @@ def test_markers_for_non_paper_choices():
     assert protocol_differences(result(protocol={})) == ["--lambada-format as-is (older result)"]
     ptb = result("ptb", data={"detokenizer": "megatron"}, protocol={"word_count": "megatron"}, window={"stride": 32})
     assert protocol_differences(ptb) == ["stride 32", "--detokenizer megatron", "--word-count megatron"]
+    ptb = result("ptb", data={"detokenizer": "megatron", "preset": "megatron"}, protocol={"word_count": "megatron", "word_divisor": "words-1"},
+                 window={"stride": 32, "eos_prefix": False, "last_window": "stride"})
+    assert protocol_differences(ptb) == ["stride 32", "--last-window stride", "no <|endoftext|> prefix", "--preset megatron",
+                                         "--detokenizer megatron", "--word-count megatron", "--word-divisor words-1"]
+    bflm = {**paper, "lambada_format": "bflm", "stopword_filter": "token", "stopwords": "nltk127", "stopword_topk": 128,
+            "stopword_steps": 6, "lambada_match": "bert"}
+    assert protocol_differences(result(data={"preset": "bflm"}, protocol=bflm)) == [
+        "--preset bflm", "--lambada-format bflm", "--stopword-filter token", "--stopwords nltk127", "--lambada-match bert"]
+    assert "--stopword-steps 3" in protocol_differences(result(protocol={**bflm, "stopword_steps": 3}))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -130,15 +143,42 @@ LM_EVAL_GOLD = {
 
 
 @pytest.mark.parametrize("task, limit", [("lambada", 20), ("wikitext2-lmeval", 1)])
-def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, tiny_model_dir, data_dir, tmp_path):
+def test_lm_eval_preset_equals_lm_eval_gold_numbers(task, limit, gpt2_model_dir, data_dir, tmp_path):
     out = tmp_path / f"{task}.json"
-    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(tiny_model_dir), "--data-dir", str(data_dir),
+    args = ["run", "--task", task, "--preset", "lm-eval", "--model", str(gpt2_model_dir), "--data-dir", str(data_dir),
             "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())["metrics"]
     for name, gold in LM_EVAL_GOLD[task].items():
         assert metrics[name] == pytest.approx(gold, rel=1e-6, abs=1e-12), name
+
+
+@pytest.mark.parametrize("name, task, limit", [("lambada_openai", "lambada", 20), ("wikitext", "wikitext2-lmeval", 1)])
+def test_lm_eval_names_give_lm_evals_numbers(name, task, limit, gpt2_model_dir, data_dir, tmp_path):
+    """lm-eval's task names run lm-eval's tasks: no --preset needed, and the result says so."""
+    out = tmp_path / f"{task}.json"
+    result = CliRunner().invoke(main, ["run", "--task", name, "--model", str(gpt2_model_dir), "--data-dir", str(data_dir),
+                                       "--limit", str(limit), "--batch-size", "1", "--quiet", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    # lambada_openai: lambada under lm-eval's preset; wikitext: wikitext2-lmeval, lm-eval's under any preset.
+    assert r["task"] == task and r["config"]["data"]["preset"] == ("lm-eval" if task == "lambada" else "paper")
+    for metric, gold in LM_EVAL_GOLD[task].items():
+        assert r["metrics"][metric] == pytest.approx(gold, rel=1e-6, abs=1e-12), metric
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "lambada_openai", "--preset", "paper"],
+     "--task lambada_openai is lm-eval's task, read under --preset lm-eval, not --preset paper: use --task lambada"),
+    (["--tasks", "lambada,lambada_openai"], "lambada_openai and lambada are one task read two ways"),
+    (["--task", "ptb", "--preset", "bflm"], "--preset bflm: that peer scored only lambada, not ptb"),
+    (["--task", "lambada", "--stopword-steps", "3"], "--stopword-steps applies under --stopword-filter token only: drop it"),
+])
+def test_lm_eval_names_and_bflm_refuse_other_readings(args, message, data_dir):
+    result = CliRunner().invoke(main, ["run", *args, "--data-dir", str(data_dir), "--model", "/nonexistent"])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_cbt_join(tmp_path):

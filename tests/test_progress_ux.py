@@ -3,16 +3,13 @@ detok-check's first difference; --log-samples for every task."""
 import io
 import json
 
-from click.testing import CliRunner
+import pytest
 
 from gpt2eval.engine import progress as progress_module
-from gpt2eval.cli import main
 from gpt2eval.commands.run import first_difference
 from gpt2eval.engine.progress import Progress
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import run
 
 
 class Clock:
@@ -50,6 +47,7 @@ def test_a_log_gets_progress_lines_and_the_stop_word_phase(tiny_model_dir, data_
     assert "stop-word filter: top-10 first tokens after 3 contexts" in result.output
 
 
+@pytest.mark.fresh_load  # what loading leaves behind: a cached model would not load
 def test_hub_download_bars_stay_on(tiny_model_dir):
     from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
 

@@ -7,15 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
+from conftest import run
+
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_reproduce_exits_1_and_says_how_to_fetch_when_a_task_is_skipped(tiny_model_dir, data_dir, tmp_path):

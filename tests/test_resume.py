@@ -10,18 +10,15 @@ import threading
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
 
 from gpt2eval.cli import main
 from gpt2eval.models.fingerprint import weights_sha256
 from gpt2eval.results.files import write_json
-from gpt2eval.testing import save_tiny_gpt2
+from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
+
+from conftest import run
 
 GPT2EVAL = [sys.executable, "-m", "gpt2eval"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def committed(db: Path) -> int:
@@ -114,7 +111,7 @@ def test_revision_with_a_local_directory_is_refused(tiny_model_dir, data_dir, tm
 
 
 def test_local_weights_hash_identifies_the_checkpoint(tiny_model_dir, tmp_path):
-    other = save_tiny_gpt2(tmp_path / "other", seed=1)
+    other = save_tiny_gpt2(tmp_path / "other", seed=1, vocab_size=SMALL_VOCAB_SIZE)  # only the weights differ
     assert weights_sha256(str(tiny_model_dir)) != weights_sha256(str(other))
     assert weights_sha256(str(tiny_model_dir)) == weights_sha256(str(tiny_model_dir))
     assert weights_sha256("gpt2-large") is None

@@ -5,17 +5,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.detokenizers import ptb
 from gpt2eval.results.tokens import mismatch, read_tokens
+
+from conftest import run as cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = cli(*args)
     assert result.exit_code == 0, result.output
     return result
 

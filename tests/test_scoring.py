@@ -66,7 +66,7 @@ def test_batch_size_does_not_change_scores(loaded):
 def test_chunked_log_softmax_matches_one_chunk(loaded, monkeypatch):
     ids = lm_for(loaded).encode(TEXT)
     whole = lm_for(loaded, max_length=16, batch_size=4).score_stream(ids)
-    monkeypatch.setattr(scoring, "LOGSOFTMAX_BYTES", 3 * 4 * 50257)  # 3 positions per chunk
+    monkeypatch.setattr(scoring, "LOGSOFTMAX_BYTES", 3 * 4 * loaded.model.config.vocab_size)  # 3 positions per chunk
     chunked = lm_for(loaded, max_length=16, batch_size=4).score_stream(ids)
     np.testing.assert_allclose(chunked.nll, whole.nll, rtol=1e-6)
 

@@ -16,12 +16,18 @@ from gpt2eval.tasks.ptb import PTB
 def test_choices_follow_what_the_task_reads():
     w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None))
     assert choices_for(Lambada, w, d, [64]) == [
-        ("lambada_format", "as-is"), ("lambada_format", "lm-eval"), ("stopword_filter", "token"), ("stopwords", "nltk127")]
+        ("lambada_format", "as-is"), ("lambada_format", "lm-eval"), ("lambada_format", "bflm"), ("stopword_filter", "token"),
+        ("stopwords", "nltk127"), ("lambada_match", "bert")]  # no --stopword-steps: the word filter takes none
+    w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None, preset="bflm"))
+    assert choices_for(Lambada, w, d, []) == [
+        ("lambada_format", "openai"), ("lambada_format", "as-is"), ("lambada_format", "lm-eval"), ("stopword_filter", "word"),
+        ("stopwords", "nltk179"), ("stopword_steps", 3), ("lambada_match", "bare")]
     w, d = resolve(Lambada, WindowConfig(eos_prefix=None), DataConfig(detokenizer=None, options={"lambada_format": "as-is"}))
     assert ("eos_prefix", False) in choices_for(Lambada, w, d, [])  # as-is reads the prefix
-    w, d = resolve(PTB, WindowConfig(eos_prefix=None, stride=128), DataConfig(detokenizer=None, preset="megatron"))
+    w, d = resolve(PTB, WindowConfig(eos_prefix=None, stride=128, last_window=None), DataConfig(detokenizer=None, preset="megatron"))
     assert choices_for(PTB, w, d, [128, 32]) == [
-        ("detokenizer", "default"), ("detokenizer", "none"), ("word_count", "paper"), ("eos_prefix", True), ("stride", 32)]
+        ("detokenizer", "default"), ("detokenizer", "none"), ("word_count", "paper"), ("word_divisor", "words"),
+        ("eos_prefix", True), ("last_window", "right"), ("stride", 32)]
 
 
 def test_sensitivity_cli(tiny_model_dir, data_dir, tmp_path):
@@ -34,7 +40,7 @@ def test_sensitivity_cli(tiny_model_dir, data_dir, tmp_path):
     assert summary["preset"] == "paper" and summary["paper_model"] == "gpt2" and summary["limit"] == 20  # table's nearest-size rule
     rows = {(r["choice"], str(r["value"])): r for r in summary["rows"]}
     assert set(rows) == {("base", "paper"), ("detokenizer", "none"), ("detokenizer", "megatron"), ("word_count", "megatron"),
-                         ("eos_prefix", "False"), ("stride", "64")}
+                         ("word_divisor", "words-1"), ("eos_prefix", "False"), ("last_window", "stride"), ("stride", "64")}
     base = rows[("base", "paper")]["result"]
     assert rows[("base", "paper")]["diff"] == 0 and rows[("base", "paper")]["to_paper"] == pytest.approx(base - 65.85)
     none = json.loads((out / "ptb-detokenizer-none.json").read_text())

@@ -2,22 +2,12 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
 import gpt2eval.models.loading
-from gpt2eval.cli import main
 from gpt2eval.errors import UsageError
 from gpt2eval.analysis.sweep import parse_strides
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_usage_error(result, fragment):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.output
+from conftest import assert_usage_error, run
 
 
 def test_two_strides_write_results_summary_and_figure(tiny_model_dir, data_dir, tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def lm(tiny_model_dir):
-    return LM(load_model(ModelConfig(model=str(tiny_model_dir), device="cpu")), WindowConfig(max_length=32, batch_size=4))
+    return LM(load_model(ModelConfig(model=str(tiny_model_dir), device="cpu")), WindowConfig(max_length=64, batch_size=4))
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,13 @@ and results recorded under the old names still reading (compare, overwrite, boot
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from gpt2eval.cli import main
 from gpt2eval.config import DataConfig, ModelConfig, WindowConfig
 from gpt2eval.engine.options import Option, current_names, recorded_values, resolved_values
 from gpt2eval.errors import UsageError
 from gpt2eval.pipeline.presets import per_task
 
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from conftest import run
 
 
 def test_an_option_checks_its_values_and_computes_defaults_that_read_others():
@@ -36,8 +32,8 @@ def test_an_option_checks_its_values_and_computes_defaults_that_read_others():
 
 def test_the_flags_come_from_the_declarations_and_old_names_are_hidden():
     help_text = " ".join(run("run", "--help").output.split())
-    assert "--lambada-format [openai|as-is|lm-eval] lambada: what the model sees" in help_text
-    assert "[default: openai; --preset lm-eval: lm-eval; --preset megatron: as-is]" in help_text
+    assert "--lambada-format [openai|as-is|lm-eval|bflm] lambada: what the model sees" in help_text
+    assert "[default: openai; --preset lm-eval: lm-eval; --preset megatron: as-is; --preset bflm: bflm]" in help_text
     assert "--cbt-split [valid|test] cbt-cn, cbt-ne:" in help_text and "(was --split)" in help_text
     assert "--split " not in help_text and "--join " not in help_text
     detok_help = run("detok-check", "--help").output

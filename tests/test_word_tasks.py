@@ -46,7 +46,7 @@ def test_ptb_documents_are_sentences(data_dir):
     task, docs = docs_of("ptb", data_dir=str(data_dir), limit=3)
     assert [d.text for d in docs][0] == "no it wasn't black monday\n"
     assert [d.n_units for d in docs] == [7, 38, 27]
-    assert task.protocol == {"detokenizer": "ptb", "word_count": "paper"}
+    assert task.protocol == {"detokenizer": "ptb", "word_count": "paper", "word_divisor": "words"}
 
 
 def hub_parquet(tmp_path, column, rows):

@@ -5,8 +5,10 @@ its other values while all the rest stay put, with one loaded model::
 
     choice            values tried                         tasks
     detokenizer       default, none, megatron              tasks with a detokenizer
-    a task option     its declared variants (Option.tried) the tasks that declare it
+    a task option     its declared variants (Option.tried) the tasks that declare it, where
+                                                           the base run reads it (Option.applies)
     eos_prefix        on, off                              tasks that read it (Task.reads_eos_prefix)
+    last_window       right, stride                        stream tasks
     stride            --strides (default L/2 and 32)       stream tasks
 
 Each run is a normal result file plus ``"sweep": {"parameter": "sensitivity", ...}``, so
@@ -20,13 +22,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from gpt2eval.engine.options import resolved_values
+from gpt2eval.engine.options import applies, resolved_values
 from gpt2eval.errors import UsageError
 from gpt2eval.report.sensitivity import label, markdown, summarize
 from gpt2eval.results.files import model_slug
 
 DETOKENIZERS = ("default", "none", "megatron")
-WINDOW_CHOICES = ("eos_prefix", "stride")
+WINDOW_CHOICES = ("eos_prefix", "stride", "last_window")
+LAST_WINDOWS = ("right", "stride")
 
 
 def default_strides(max_length: int) -> list[int]:
@@ -44,11 +47,12 @@ def choices_for(cls, base_window, base_data, strides: list[int]) -> list[tuple[s
         out += [("detokenizer", v) for v in DETOKENIZERS if v != base_data.detokenizer and (v != "megatron" or cls.megatron)]
     values = resolved_values(cls.options, dict(base_data.options))
     for opt in cls.options:
-        if opt.protocol:
+        if opt.protocol and applies(opt, values):
             out += [(opt.name, v) for v in opt.tried if v != values[opt.name]]
     if cls.reads_eos_prefix(values):
         out += [("eos_prefix", v) for v in (True, False) if v != base_window.eos_prefix]
     if cls.scores_stream:
+        out += [("last_window", v) for v in LAST_WINDOWS if v != base_window.last_window]
         out += [("stride", s) for s in strides if s != base_window.stride]
     return out
 

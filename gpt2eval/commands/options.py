@@ -52,11 +52,16 @@ def task_list(task_names, tasks) -> list[str]:
     each once, in the order given."""
     from gpt2eval.registry import canonical_name
 
+    return list(dict.fromkeys(canonical_name(t) for t in given_names(task_names, tasks)))
+
+
+def given_names(task_names, tasks) -> list[str]:
+    """The task names as typed (lm-eval's aliases kept: they may imply a preset)."""
     given = [*task_names, *(t for t in (tasks or "").split(","))]
-    names = [canonical_name(t.strip()) for t in given if t.strip()]
+    names = [t.strip() for t in given if t.strip()]
     if not names:
         raise UsageError("no task given: pass --task NAME or --tasks a,b (`gpt2eval tasks` lists them)")
-    return list(dict.fromkeys(names))
+    return names
 
 
 def model_options(f):
@@ -86,6 +91,8 @@ def window_options(f):
             click.option("--max-length", type=int, default=None, help="Window length L [default: model context]."),
             click.option("--stride", type=int, default=None, help="Stride S <= L [default: L, disjoint windows]."),
             click.option("--eos-prefix/--no-eos-prefix", default=None, help="Start streams with <|endoftext|> [default: the preset's; paper: yes]."),
+            click.option("--last-window", type=click.Choice(["right", "stride"]), default=None,
+                         help="Streams: the final window right-aligned to the end (lm-eval) or at its multiple of the stride, shorter (Megatron-LM) [default: the preset's; paper: right]."),
             click.option("--batch-size", type=BatchSize(), default=1, show_default=True,
                          help="Windows per forward pass, or auto: the largest that fits, halving from 64 (GPU) or 8 (CPU) on out-of-memory."),
         ]
@@ -97,7 +104,7 @@ def window_options(f):
 def data_options(f):
     for option in reversed(
         [
-            click.option("--preset", type=click.Choice(PRESETS), default=None, help="Fill the options not given as this peer does [default: paper]."),
+            click.option("--preset", type=click.Choice(PRESETS), default=None, help="Fill the options not given as this peer does (bflm: LAMBADA only) [default: paper]."),
             click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Original files, laid out like shared/data [default: the hub]."),
             click.option("--data-file", type=click.Path(dir_okay=False), default=None, help="One file (task text; pre-split enwik8/text8)."),
             click.option("--limit", type=int, default=None, help=LIMIT_HELP),

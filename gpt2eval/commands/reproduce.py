@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from gpt2eval.commands.options import LIMIT_HELP, build, model_options, run_options, task_list, window_options
+from gpt2eval.commands.options import LIMIT_HELP, build, given_names, model_options, run_options, task_list, window_options
 from gpt2eval.commands.task_options import TaskCommand, given_task_options
 from gpt2eval.registry import unique_task_names
 
@@ -102,6 +102,7 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     from gpt2eval.pipeline.execute import execute, unwritable_hint
     from gpt2eval.pipeline.plan import job, plan_jobs
     from gpt2eval.pipeline.presets import per_task
+    from gpt2eval.registry import implied_presets, with_implied_preset
     from gpt2eval.results.files import model_slug
     from gpt2eval.results.paths import check_output_dir
 
@@ -109,6 +110,9 @@ def reproduce(ctx, data_dir, limit, task_names, tasks, results_dir, output, repo
     data_cfg, run_cfg = DataConfig(data_dir=data_dir, limit=limit, options=given_task_options(opts)), build(RunConfig, opts)
     names = unique_task_names(task_list(task_names, tasks) if task_names or tasks else table3_tasks())
     data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
+    if task_names or tasks:  # lambada_openai: lambada read as lm-eval reads it
+        implied = implied_presets(given_names(task_names, tasks))
+        data_cfgs = {name: with_implied_preset(data, name, implied) for name, data in data_cfgs.items()}
     out = check_output_dir(Path(output) if output else Path(results_dir) / model_slug(model_cfg.model))
     if report:
         check_report_outputs(out)

@@ -6,7 +6,7 @@ import textwrap
 import click
 
 from gpt2eval.config import DataConfig, ModelConfig, RunConfig, WindowConfig
-from gpt2eval.commands.options import build, data_options, model_options, run_options, task_list, window_options
+from gpt2eval.commands.options import build, data_options, given_names, model_options, run_options, task_list, window_options
 from gpt2eval.commands.task_options import TaskCommand, given_task_options
 
 
@@ -38,11 +38,13 @@ def run(task_names, tasks, output, log_samples, save_tokens, force, quiet, **opt
     from gpt2eval.pipeline.execute import execute
     from gpt2eval.pipeline.plan import job, plan_jobs
     from gpt2eval.pipeline.presets import per_task
-    from gpt2eval.registry import unique_task_names
+    from gpt2eval.registry import implied_presets, unique_task_names, with_implied_preset
 
     names = unique_task_names(task_list(task_names, tasks))
     model_cfg, window_cfg, data_cfg = build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts)
     data_cfgs = per_task(names, data_cfg)  # each task gets its own options; one that none reads is refused
+    implied = implied_presets(given_names(task_names, tasks))  # lambada_openai: lambada read as lm-eval reads it
+    data_cfgs = {name: with_implied_preset(data, name, implied) for name, data in data_cfgs.items()}
     paths = [output_path(output, model_cfg.model, name, len(names)) for name in names]
     jobs = [job(name, window_cfg, data_cfgs[name], path, log_samples=log_samples, save_tokens=save_tokens)
             for name, path in zip(names, paths)]
@@ -121,7 +123,7 @@ WIDTH = 100  # columns `gpt2eval tasks` fits in
 def list_tasks():
     """List registered tasks: metric, denominator, what --limit counts, the paper's gpt2-large number."""
     from gpt2eval.report.paper import paper_value
-    from gpt2eval.registry import ALIASES, get_task_class, task_names
+    from gpt2eval.registry import ALIAS_PRESETS, ALIASES, get_task_class, task_names
 
     rows = [("task", "metric", "denominator", "document", "paper gpt2-large", "description")]
     for name in task_names():
@@ -135,4 +137,5 @@ def list_tasks():
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)).rstrip())
         if i:
             click.echo(textwrap.fill(r[5], WIDTH, initial_indent="    ", subsequent_indent="    "))
-    click.echo(textwrap.fill("aliases (lm-eval's names): " + ", ".join(f"{a} = {t}" for a, t in ALIASES.items()), WIDTH))
+    click.echo(textwrap.fill("aliases (lm-eval's names, lm-eval's tasks): " + ", ".join(
+        f"{a} = {t}" + (f" --preset {ALIAS_PRESETS[a]}" if a in ALIAS_PRESETS else "") for a, t in ALIASES.items()), WIDTH))

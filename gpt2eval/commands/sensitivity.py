@@ -36,6 +36,9 @@ def sensitivity(task_name, strides, paper_model, output, force, quiet, **opts):
 
     if paper_model is not None and paper_model not in ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"):
         raise UsageError(f"--paper-model {paper_model!r} is not one of gpt2, gpt2-medium, gpt2-large, gpt2-xl")
-    run_sensitivity(task_name, build(ModelConfig, opts), build(WindowConfig, opts), build(DataConfig, opts),
+    from gpt2eval.registry import canonical_name, implied_presets, with_implied_preset
+
+    data = with_implied_preset(build(DataConfig, opts), canonical_name(task_name), implied_presets([task_name]))
+    run_sensitivity(task_name, build(ModelConfig, opts), build(WindowConfig, opts), data,
                     parse_strides_option(strides), output, paper_model, quiet, echo=click.echo,
                     run_cfg=build(RunConfig, opts), force=force)

@@ -114,6 +114,8 @@ def _help(opt, readers: list[str]) -> str:
         if value is not None and value != opt.default:
             notes.append(f"--preset {preset}: {'per task' if callable(value) else value}")
     old = ", ".join("--" + o.replace("_", "-") for o in opt.old_names)
+    if opt.applies:
+        notes.insert(0, f"only under --{opt.applies[0].replace('_', '-')} {opt.applies[1]}")
     return (f"{', '.join(readers)}: {opt.help}" + (f" [{'; '.join(notes)}]" if notes else "")
             + (f" (was {old})" if old else "") + ("" if opt.protocol else " Not a protocol choice."))
 

@@ -28,6 +28,7 @@ class LM:
         self.max_length = loaded.context_length if window.max_length is None else window.max_length
         self.stride = self.max_length if window.stride is None else window.stride
         self.eos_prefix = window.eos_prefix
+        self.last_window = window.last_window or "right"
         check_window(self.max_length, self.stride, loaded.context_length)
         from gpt2eval.engine.scoring import Scorer
         from gpt2eval.engine.units import Runner
@@ -59,7 +60,8 @@ class LM:
     def resolved(self) -> dict:
         """The window protocol as actually run (defaults filled in)."""
         auto = {"batch_size": self.scorer.batch_size, "batch_size_auto": True} if self.batch_size_auto else {}
-        return {"max_length": self.max_length, "stride": self.stride, "eos_prefix": self.eos_prefix, **auto}
+        return {"max_length": self.max_length, "stride": self.stride, "eos_prefix": self.eos_prefix,
+                "last_window": self.last_window, **auto}
 
     def note(self, text: str) -> None:
         """Announce a phase the progress bar does not count (e.g. LAMBADA's stop-word search)."""
@@ -87,7 +89,7 @@ class LM:
         from gpt2eval.engine.scoring import score_stream
 
         stream = [self.loaded.start_id] + list(ids) if self.eos_prefix else list(ids)
-        return score_stream(_SpansThroughUnits(self), stream, self.max_length, self.stride)
+        return score_stream(_SpansThroughUnits(self), stream, self.max_length, self.stride, self.last_window)
 
     def stream_contexts(self, n_ids: int):
         """Tokens each target of ``score_stream(ids)`` was conditioned on: (n_scored,) int64.
@@ -99,7 +101,7 @@ class LM:
 
         from gpt2eval.engine.windows import rolling_windows
 
-        windows = rolling_windows(n_ids + (1 if self.eos_prefix else 0), self.max_length, self.stride)
+        windows = rolling_windows(n_ids + (1 if self.eos_prefix else 0), self.max_length, self.stride, self.last_window)
         first = np.array([w.start for w in windows], dtype=np.int64)
         n_scored = np.array([w.n_scored for w in windows], dtype=np.int64)
         return np.arange(1, int(n_scored.sum()) + 1, dtype=np.int64) - np.repeat(first, n_scored)

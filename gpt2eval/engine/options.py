@@ -14,6 +14,8 @@ one declaration, so a task in another package adds an option with no edit here::
     old_names      deprecated flags (a warning on stderr), and the     commands/task_options.py,
                    keys older result files recorded it under           current_names
     absent_means   what a result that does not record it ran with      report/
+    applies        (option, value): read only when that other option   check_applies,
+                   has that value; given otherwise, refused             analysis/sensitivity.py
     selects_data   it picks the file read: `detok-check` and           commands/task_options.py
                    `overlap` take it too
 
@@ -64,6 +66,7 @@ class Option:
     old_names: tuple[str, ...] = ()
     absent_means: Any = DEFAULT
     selects_data: bool = False
+    applies: tuple | None = None  # (other option, value): read only under that value
 
     def __post_init__(self):
         assert _NAME.match(self.name), f"option name {self.name!r}: lower-case letters and digits joined by single _"
@@ -126,6 +129,19 @@ def check_values(task_name: str, options, given: Mapping[str, Any]) -> None:
         if name not in declared:
             raise UsageError(f"--{name.replace('_', '-')} does not apply to task {task_name}: drop it")
         declared[name].check(value)
+
+
+def check_applies(options, given: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """A given option that the others' values leave unread is refused, not ignored."""
+    for opt in options:
+        if opt.applies and given.get(opt.name) is not None and not applies(opt, values):
+            other, value = opt.applies
+            raise UsageError(f"{opt.flag} applies under --{other.replace('_', '-')} {value} only: drop it")
+
+
+def applies(opt: Option, values: Mapping[str, Any]) -> bool:
+    """Whether ``opt`` is read under these option values."""
+    return opt.applies is None or values.get(opt.applies[0]) == opt.applies[1]
 
 
 def resolved_values(options, given: Mapping[str, Any]) -> dict:

@@ -143,17 +143,17 @@ def _nll(logits: torch.Tensor, targets: torch.Tensor) -> SpanScore:
     return SpanScore(nll.cpu().numpy(), greedy.cpu().numpy())
 
 
-def stream_spans(ids: Sequence[int], max_length: int, stride: int) -> list[Span]:
+def stream_spans(ids: Sequence[int], max_length: int, stride: int, last_window: str = "right") -> list[Span]:
     """The rolling windows of ``ids`` (see ``windows.py``) as spans."""
     return [
         Span(ids[w.start : w.end], ids[w.end + 1 - w.n_scored : w.end + 1])
-        for w in rolling_windows(len(ids), max_length, stride)
+        for w in rolling_windows(len(ids), max_length, stride, last_window)
     ]
 
 
-def score_stream(scorer: Scorer, ids: Sequence[int], max_length: int, stride: int) -> SpanScore:
+def score_stream(scorer: Scorer, ids: Sequence[int], max_length: int, stride: int, last_window: str = "right") -> SpanScore:
     """Per-target scores for positions ``1 .. len(ids) - 1`` of a token stream."""
-    scores = scorer.score(stream_spans(ids, max_length, stride))
+    scores = scorer.score(stream_spans(ids, max_length, stride, last_window))
     if not scores:
         return SpanScore(np.zeros(0), np.zeros(0, dtype=bool))
     result = SpanScore(np.concatenate([s.nll for s in scores]), np.concatenate([s.greedy for s in scores]))

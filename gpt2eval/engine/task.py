@@ -16,7 +16,7 @@ from gpt2eval.config import DataConfig
 from gpt2eval.data.files import DataRecord, HubDataset, check_rebuilt, find_file, hub_label, load_hub_column, read_text
 from gpt2eval.errors import UsageError
 from gpt2eval.engine.lm import LM
-from gpt2eval.engine.options import Option, check_values, current_names, resolved_values
+from gpt2eval.engine.options import Option, check_applies, check_values, current_names, resolved_values
 
 
 @dataclass
@@ -45,6 +45,8 @@ class Task:
     megatron: ClassVar[str | None] = None  # Megatron-LM's peer (gpt2eval.detokenizers.megatron), or None
     file: ClassVar[str | None] = None  # original file, relative to --data-dir
     hub: ClassVar[HubDataset | None] = None  # the same split on the hub
+    # preset -> detokenizer, where this task departs from the presets' table (pipeline/presets.py)
+    detokenizer_presets: ClassVar[dict] = {}
     save_tokens: bool = False  # set by `run --save-tokens`: evaluate keeps ``token_rows``
     token_rows = None  # a gpt2eval.engine.tokens.TokenRows after evaluate, when asked
 
@@ -54,6 +56,7 @@ class Task:
         given = current_names(self.options, dict(data.options))
         self._check_options(given)
         self.values = resolved_values(self.options, given)
+        check_applies(self.options, given, self.values)
 
     def _check_options(self, given: dict) -> None:
         if self.data.data_file is not None and not self.reads_data_file:

@@ -19,7 +19,7 @@ def prepare(name: str, data_cfg: DataConfig, window_cfg: WindowConfig | None = N
     from gpt2eval.registry import get_task_class
 
     cls = get_task_class(name)
-    window_cfg, data_cfg = resolve(cls, window_cfg or WindowConfig(eos_prefix=None), data_cfg)
+    window_cfg, data_cfg = resolve(cls, window_cfg or WindowConfig(eos_prefix=None, last_window=None), data_cfg)
     task = cls(data_cfg)
     task.window = window_cfg
     return task, load_documents(task)

@@ -93,6 +93,7 @@ def _resolved(task, docs, model: dict) -> dict:
         "window length": length,
         "stride": window.stride or length,
         "eos_prefix": window.eos_prefix,
+        "last_window": window.last_window,
         **{f"protocol {k}": v for k, v in task.protocol.items() if k not in left_out},
         "documents (--limit)": len(docs),
         "exclude_overlap": bool(task.data.exclude_overlap),
@@ -114,6 +115,7 @@ def _stored(result: dict) -> dict:
         "window length": window.get("max_length"),
         "stride": window.get("stride"),
         "eos_prefix": window.get("eos_prefix"),
+        "last_window": window.get("last_window", "right"),  # older results: right-aligned
         **{f"protocol {k}": v for k, v in protocol.items()},
         "documents (--limit)": result.get("n_documents"),
         "exclude_overlap": bool(stored.get("data", {}).get("exclude_overlap")),

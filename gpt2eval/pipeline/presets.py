@@ -3,10 +3,15 @@
 The paper leaves many details unstated (README, "Why your number differs"); each is an
 option, and a preset is one consistent reading of all of them. The generic options:
 
-    option            paper (default)   lm-eval 0.4              megatron (zeroshot_gpt)
-    --detokenizer     default           megatron (WikiText)      megatron (PTB, WikiText, LAMBADA)
-    --eos-prefix      yes               yes                      no
-    --stride          L (disjoint)      L (disjoint)             32
+    option            paper (default)   lm-eval 0.4              megatron (zeroshot_gpt)             bflm
+    --detokenizer     default           megatron (WikiText)      megatron (PTB, WikiText, LAMBADA)   default
+    --eos-prefix      yes               yes                      no                                  no
+    --stride          L (disjoint)      L (disjoint)             32                                  -
+    --last-window     right             right                    stride                              -
+
+cybertronai/bflm's ``eval_lambada_slow.py`` (at 620fff7) scored LAMBADA only, so
+``--preset bflm`` refuses any other task (``ONLY``); its LAMBADA choices are LAMBADA's
+options' (``tasks/lambada.py``).
 
 A task option says what each preset sets it to in its own declaration (``Option.presets``,
 ``gpt2eval.engine.options``); ``gpt2eval run --help`` shows it after each flag.
@@ -26,19 +31,23 @@ from gpt2eval.config import PRESETS, DataConfig, WindowConfig
 from gpt2eval.engine.options import current_names
 from gpt2eval.errors import UsageError
 
+ONLY = {"bflm": ("lambada",)}  # presets of a peer that scored only these tasks
 # What each preset sets, by generic option; a value may depend on the task class (a callable).
 _GENERIC: dict[str, dict] = {
-    "paper": {"detokenizer": "default", "eos_prefix": True, "stride": None},
+    "paper": {"detokenizer": "default", "eos_prefix": True, "stride": None, "last_window": "right"},
     "lm-eval": {
         "detokenizer": lambda cls: "megatron" if cls.megatron == "wikitext" else "default",
         "eos_prefix": True,
         "stride": None,
+        "last_window": "right",
     },
     "megatron": {
         "detokenizer": lambda cls: "megatron" if cls.megatron else "default",
         "eos_prefix": False,
         "stride": 32,
+        "last_window": "stride",
     },
+    "bflm": {"detokenizer": "default", "eos_prefix": False, "stride": None, "last_window": "right"},
 }
 
 
@@ -47,6 +56,8 @@ def preset_value(preset: str, name: str, cls):
     declared = {opt.name: opt for opt in cls.options}
     if name in declared:
         return declared[name].preset_value(preset, cls)
+    if name == "detokenizer" and preset in cls.detokenizer_presets:
+        return cls.detokenizer_presets[preset]
     value = _GENERIC[preset].get(name)
     return value(cls) if callable(value) else value
 
@@ -61,16 +72,22 @@ def resolve(cls, window: WindowConfig, data: DataConfig) -> tuple[WindowConfig, 
     preset = data.preset or "paper"
     if preset not in PRESETS:
         raise UsageError(f"--preset {preset!r} is not one of {', '.join(PRESETS)}")
+    if preset in ONLY and cls.name not in ONLY[preset]:
+        raise UsageError(f"--preset {preset}: that peer scored only {', '.join(ONLY[preset])}, not {cls.name}: "
+                         f"run {cls.name} under another preset")
     stride = window.stride
     if stride is None and cls.scores_stream:
         stride = preset_value(preset, "stride", cls)
+    last_window = window.last_window
+    if last_window is None:  # a task without a stream has no last window to move
+        last_window = preset_value(preset, "last_window", cls) if cls.scores_stream else "right"
     eos_prefix = window.eos_prefix
     if eos_prefix is None:  # also where the task reads no prefix: the result records the preset's
         eos_prefix = bool(preset_value(preset, "eos_prefix", cls))
     detokenizer = data.detokenizer or preset_value(preset, "detokenizer", cls) or "default"
     given = current_names(cls.options, dict(data.options))
     filled = {opt.name: opt.preset_value(preset, cls) for opt in cls.options if given.get(opt.name) is None}
-    return (replace(window, stride=stride, eos_prefix=eos_prefix),
+    return (replace(window, stride=stride, eos_prefix=eos_prefix, last_window=last_window),
             replace(data, preset=preset, detokenizer=detokenizer, options={**given, **filled}))
 
 

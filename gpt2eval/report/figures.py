@@ -236,7 +236,8 @@ def forward_tokens(result: dict) -> int | None:
     window = result["config"]["window"]
     if not n_tokens:
         return None
-    return sum(w.end - w.start for w in rolling_windows(n_tokens + 1, window["max_length"], window["stride"]))
+    last = window.get("last_window", "right")  # older results: right-aligned
+    return sum(w.end - w.start for w in rolling_windows(n_tokens + 1, window["max_length"], window["stride"], last))
 
 
 def stride_figure(results: list[dict]) -> Figure:

@@ -115,6 +115,8 @@ def protocol_differences(result: dict) -> list[str]:
         out.append(f"window {window.get('max_length')} tokens (paper 1024)")
     if cls is not None and cls.scores_stream and window.get("stride") != window.get("max_length"):
         out.append(f"stride {window.get('stride')}")
+    if cls is not None and cls.scores_stream and window.get("last_window", "right") != "right":
+        out.append(f"--last-window {window['last_window']}")
     if window.get("eos_prefix") is False and (cls is None or cls.reads_eos_prefix(values)):
         out.append("no <|endoftext|> prefix")
     if data.get("limit") is not None and result.get("n_documents", 0) >= data["limit"]:  # it cut something
