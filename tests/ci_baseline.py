@@ -49,7 +49,8 @@ def synthetic_splits(shared: Path, work: Path) -> None:
     (work / "text8.test").write_bytes((text * (SPLIT // len(text) + 1))[:SPLIT].encode("ascii"))
 
 
-def generate(out: Path, shared: Path = SHARED_DATA) -> list[Path]:
+def generate(out: Path, shared: Path = SHARED_DATA, tasks: list[str] | None = None) -> list[Path]:
+    """Run every task of ``RUNS`` (or only ``tasks``) into ``out/<task>.json``."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -57,6 +58,8 @@ def generate(out: Path, shared: Path = SHARED_DATA) -> list[Path]:
         synthetic_splits(shared, work)
         written = []
         for task, extra in RUNS:
+            if tasks is not None and task not in tasks:
+                continue
             args = [a.replace("{work}", str(work)) for a in extra]
             if "--data-dir" not in args and "--data-file" not in args:
                 args += ["--data-dir", str(shared)]

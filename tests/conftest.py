@@ -1,7 +1,9 @@
 """What every test file shares: the real data, the tiny models, a session cache of loaded
 models, and the CLI helpers (``from conftest import run, assert_usage_error``)."""
 import dataclasses
+import fcntl
 import os
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 
@@ -30,8 +32,10 @@ CBT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cbt"
 NOT_CHECKOUT = {".venv", ".git", "__pycache__", ".pytest_cache", "build", "dist"}
 CHECKOUT = pytest.StashKey[dict]()
 
-# Tests over whole real files, wheel builds and the CI baseline: `make test` runs them,
-# `make test-fast` (pytest -m "not slow") leaves them out to stay under a minute.
+# `make test` runs every test; `make test-fast` (pytest -m "not slow") leaves these out to
+# stay under a minute: whole real files, the CI baseline, wheel builds, and tests whose point
+# is another process (torchrun, a killed run, pytest or make themselves), the memorising
+# model's peer checks, or the whole figure set drawn by `reproduce`/`figures`.
 SLOW = {
     "test_cli.py::test_ptb_full_run_has_the_exact_denominator",
     "test_cli.py::test_detok_check_reports_round_trip_rates",
@@ -52,6 +56,36 @@ SLOW = {
     "test_task_contract.py::test_task_contract[wikitext103]",
     "test_task_contract.py::test_task_contract[wikitext103-raw]",
     "test_peers.py::test_megatron_preset_is_megatrons_adjusted_perplexity_on_ptb[None]",  # all of PTB, twice
+    "test_align.py::test_real_wikitext_lines",
+    "test_align.py::test_real_ptb_and_1bw_lines",
+    "test_align.py::test_real_lambada_lines",
+    "test_overlap.py::test_false_positive_rate_measured_against_the_bound",  # a rate, measured on many n-grams
+    "test_overlap.py::test_half_of_ptb_plus_1bw_matches_an_exact_set_count",
+    "test_overlap_cli.py::test_overlap_prints_table6_and_writes_the_json",
+    # Other processes: torchrun, signals, pytest and make run as the user runs them.
+    "test_distributed.py::test_torchrun_two_processes_equal_one",
+    "test_pipeline.py::test_sweep_stride_under_torchrun_equals_one_process",
+    "test_resume.py::test_kill_9_then_rerun_resumes_with_identical_metrics",
+    "test_interrupts.py::test_sigterm_mid_run_keeps_the_work_and_the_rerun_resumes",
+    "test_checkout_clean.py::test_a_session_that_writes_into_the_checkout_fails",
+    "test_checkout_clean.py::test_a_session_that_edits_a_tracked_file_fails",
+    "test_checkout_clean.py::test_default_outputs_land_in_the_tests_own_folder",
+    "test_makefile.py::test_no_hostile_value_of_any_variable_is_executed",
+    "test_report.py::test_the_report_never_imports_torch",
+    "test_startup.py::test_test_fast_leaves_out_only_the_slow_tests",
+    # The memorising model against the peers' own rules (trained once per test-model cache).
+    "test_peers.py::test_lm_eval_preset_is_lm_evals_lambada_openai",
+    "test_peers.py::test_lambada_standard_is_lm_evals_lambada_standard",
+    "test_peers.py::test_megatron_preset_is_megatrons_strict_and_plain_lambada",
+    "test_peers.py::test_bflm_preset_is_bflms_script_passage_by_passage",
+    "test_peers.py::test_bflm_steps_and_matching_each_change_answers",
+    "test_peers.py::test_cbt_prediction_is_the_largest_summed_log_probability",
+    # Every figure drawn (matplotlib's layout: about a second a figure).
+    "test_plot.py::test_plot_writes_every_figure",
+    "test_plot.py::test_a_tiny_model_with_few_results_still_plots",
+    "test_download.py::test_reproduce_skips_same_config_keeps_another_and_reruns_on_force",
+    "test_reproduce_ux.py::test_reproduce_exits_1_and_says_how_to_fetch_when_a_task_is_skipped",
+    "test_report_faults.py::test_reproduce_says_which_earlier_results_its_table_shows",
 }
 
 
@@ -147,14 +181,14 @@ def data_dir() -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random GPT-2 (context 128) whose vocabulary is GPT-2's BPE cut to 1,024 tokens
     (gpt2eval.testing): for every test where the vocabulary is not the point."""
-    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2") / "tiny-gpt2", vocab_size=SMALL_VOCAB_SIZE)
+    return built_once(tmp_path_factory, "tiny-gpt2", lambda path: save_tiny_gpt2(path, vocab_size=SMALL_VOCAB_SIZE))
 
 
 @pytest.fixture(scope="session")
 def gpt2_model_dir(tmp_path_factory) -> Path:
     """The same tiny GPT-2 with the real 50,257-token BPE (seed 0, as in the CI baseline and
     bench/): for exact token counts and ids, and numbers pinned against other tools."""
-    return save_tiny_gpt2(tmp_path_factory.mktemp("gpt2-vocab") / "tiny-gpt2")
+    return built_once(tmp_path_factory, "gpt2-vocab/tiny-gpt2", save_tiny_gpt2)
 
 
 @pytest.fixture(scope="session")
@@ -174,22 +208,49 @@ def bert_dir(tmp_path_factory):
 
     from gpt2eval.testing import gpt2_tokenizer
 
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=SMALL_VOCAB_SIZE, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=128, max_position_embeddings=128)
-    path = tmp_path_factory.mktemp("bert") / "bert"
-    BertForMaskedLM(config).save_pretrained(path)
-    gpt2_tokenizer(SMALL_VOCAB_SIZE).save_pretrained(path)
-    return path
+    def build(path):
+        torch.manual_seed(0)
+        config = BertConfig(vocab_size=SMALL_VOCAB_SIZE, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=128, max_position_embeddings=128)
+        BertForMaskedLM(config).save_pretrained(path)
+        gpt2_tokenizer(SMALL_VOCAB_SIZE).save_pretrained(path)
+
+    return built_once(tmp_path_factory, "bert", build)
 
 
 @pytest.fixture(scope="session")
 def report_runs(gpt2_model_dir, data_dir, tmp_path_factory):
     """Result folders for the report tests (tests/report_runs.py), built once a session. GPT-2's
     own BPE: which passages the presets tokenize alike (Δ per token) is what the pages show."""
-    from report_runs import make_runs
+    from report_runs import RUN_NAMES, make_runs
 
-    return make_runs(tmp_path_factory.mktemp("report-runs"), gpt2_model_dir, data_dir)
+    built = built_once(tmp_path_factory, "report-runs", lambda path: make_runs(path, gpt2_model_dir, data_dir))
+    # The tests write their pages into these folders: each worker reads its own copy.
+    mine = tmp_path_factory.mktemp("report-runs") / "runs"
+    shutil.copytree(built, mine, symlinks=True)
+    return {name: mine / name for name in RUN_NAMES}
+
+
+# --- built once a session, whatever the number of pytest-xdist workers -------------------
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``tmp/<name>``, made by ``build(path)`` once per test session: pytest-xdist workers share
+    the session's temporary root, so the first to get here builds under a lock and the others
+    wait for it and reuse its folder (a session fixture is otherwise built once per worker).
+    Whole or not at all: a build that fails leaves nothing that a later test would reuse."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-<n>/popen-gw<i> -> pytest-<n>, this session's own
+    path = root / "built-once" / name
+    done = path.parent / f".{path.name}.done"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            build(path)
+            done.touch()
+    return path
 
 
 # --- a session cache of loaded models ---------------------------------------------------

@@ -12,6 +12,7 @@ from gpt2eval.cli import main
 from gpt2eval.testing import save_tiny_bytelevel_gpt2
 
 FIXTURES = Path(__file__).parent / "fixtures"
+RUN_NAMES = ("paper", "lm-eval", "none", "bytelevel", "bare")
 
 
 def gpt2eval(*args) -> str:
@@ -26,7 +27,7 @@ def make_runs(root: Path, model: Path, data_dir: Path) -> dict[str, Path]:
     ``bare`` (PTB without a tokens file); ``paper`` also holds a sensitivity run and an
     overlap result."""
     common = ["--model", model, "--data-dir", data_dir, "--save-tokens", "--quiet", "--no-resume"]
-    out = {name: root / name for name in ("paper", "lm-eval", "none", "bytelevel", "bare")}
+    out = {name: root / name for name in RUN_NAMES}
     for preset in ("paper", "lm-eval"):
         gpt2eval("run", "--tasks", "ptb,lambada", "--limit", 8, "--preset", preset, "--output", out[preset], *common)
         gpt2eval("run", "--task", "cbt-cn", "--model", model, "--data-dir", FIXTURES / "cbt", "--limit", 3, "--preset", preset,

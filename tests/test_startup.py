@@ -43,3 +43,17 @@ def test_test_fast_leaves_out_only_the_slow_tests():
     assert "test_ptb_full_run_has_the_exact_denominator" not in selected
     assert "test_regenerated_baseline_matches_the_committed_one" not in selected
     assert "deselected" in selected
+
+
+def test_every_slow_entry_names_a_test_that_exists():
+    """A renamed test would silently leave `make test-fast`'s list: each entry names a test."""
+    import re
+    from pathlib import Path
+
+    from conftest import SLOW
+
+    here = Path(__file__).resolve().parent
+    for entry in SLOW:
+        file, name = entry.split("::")
+        name = re.sub(r"\[.*\]$", "", name)
+        assert re.search(rf"^def {re.escape(name)}\(", (here / file).read_text(), re.M), f"SLOW names {entry}: no such test"
