@@ -131,6 +131,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {f"{item.path.name}::{item.originalname}", f"{item.path.name}::{item.name}"} & SLOW:
             item.add_marker(pytest.mark.slow)
+    # The long tests first (a stable sort: the same order in every pytest-xdist worker), so
+    # that the workers finish together instead of one running a long test at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_configure(config):

@@ -237,17 +237,22 @@ def megatron_adjusted_perplexity(model, tok, text: str, seq_len: int, overlappin
     tokens = tok.encode(megatron_ptb_detokenizer(text))
     L, S, eod = seq_len, overlapping_eval, tok.eos_token_id
     total_sequences = max(math.ceil(max(len(tokens) - 1 - S, 0) / S) + 1, 1)
-    loss = 0.0
+    rows, masks = [], []
     for idx in range(total_sequences):
         row = tokens[idx * S: idx * S + L + 1]
         mask = ([1] * len(row) + [0] * (L + 1 - len(row)))[1:]
         row = row + [eod] * (L + 1 - len(row))
         if S != L and idx != 0:
             mask[:-S] = [0] * (L - S)
-        keep = torch.tensor(mask, dtype=torch.bool)
-        hidden = model.transformer(input_ids=torch.tensor([row[:-1]])).last_hidden_state[0, keep]  # (K, d)
+        rows.append(row)
+        masks.append(mask)
+    loss = 0.0
+    for lo in range(0, total_sequences, 64):  # the samples in batches (each row is computed alone)
+        row = torch.tensor(rows[lo : lo + 64])  # (B, L + 1)
+        keep = torch.tensor(masks[lo : lo + 64], dtype=torch.bool)  # (B, L)
+        hidden = model.transformer(input_ids=row[:, :-1]).last_hidden_state[keep]  # (K, d)
         logp = torch.log_softmax(model.lm_head(hidden).float(), -1)
-        loss -= logp[torch.arange(len(logp)), torch.tensor(row[1:])[keep]].double().sum().item()
+        loss -= logp[torch.arange(len(logp)), row[:, 1:][keep]].double().sum().item()
     val_loss = loss / (len(tokens) - 1)
     token_ratio = (len(tokens) - 1) / (num_original_tokens - 1)
     assert val_loss * token_ratio < 20, "Megatron clips the log at 20: pick a model below it"
@@ -256,7 +261,7 @@ def megatron_adjusted_perplexity(model, tok, text: str, seq_len: int, overlappin
 
 def ptb_run(model_dir, data, out, *args) -> float:
     result = CliRunner().invoke(main, ["run", "--task", "ptb", "--preset", "megatron", "--model", str(model_dir),
-                                       "--data-dir", str(data), "--batch-size", "4", "--no-cache", "--quiet",
+                                       "--data-dir", str(data), "--batch-size", "32", "--no-cache", "--quiet",
                                        "--output", str(out), "--force", *args])
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text())["metrics"]["word_perplexity"]
