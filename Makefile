@@ -57,9 +57,10 @@ $(call v,VENV)/.installed: pyproject.toml
 
 # pytest-xdist workers, one per core (at most 4), each on one torch thread (tests/conftest.py):
 # the suite is many small tests, which processes spread over the cores better than threads.
-# TEST_WORKERS=0 runs every test in this one process.
+# `loadgroup`: a file that shares an expensive module fixture (tests/test_peers.py) stays on one
+# worker. TEST_WORKERS=0 runs every test in this one process.
 TEST_WORKERS ?= auto
-PYTEST = $(call bin,python) -m pytest -q -n $(call qv,TEST_WORKERS) --maxprocesses 4
+PYTEST = $(call bin,python) -m pytest -q -n $(call qv,TEST_WORKERS) --maxprocesses 4 --dist loadgroup
 
 # The full suite, as CI runs it: under 3 minutes on 2 quiet cores.
 test: install

@@ -24,6 +24,10 @@ from gpt2eval.cli import main
 from gpt2eval.tasks.lambada import stopwords
 from memorising import LEARNT, LONG, OTHER_ANSWER, UNSEEN, write_peer_file
 
+# One pytest-xdist worker runs this file: its module fixtures (the memorising model, its runs)
+# are built once, and the other workers never wait for the model to train.
+pytestmark = pytest.mark.xdist_group("peers")
+
 BERT_NEVER_SPLIT = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"]  # pytorch_pretrained_bert's, which bflm ran
 
 
