@@ -48,7 +48,8 @@ def nll_sums(model, batch_size: int):
 
 @pytest.mark.parametrize("name", list(head_module.POST))
 def test_chunked_head_equals_full_logits(name, monkeypatch):
-    monkeypatch.setattr("gpt2eval.engine.scoring.CACHE_ROWS", 7)  # many chunks, one ending mid-row
+    monkeypatch.setattr("gpt2eval.engine.scoring.CACHE_ROWS", 7)  # many chunks and blocks, ending mid-span
+    monkeypatch.setattr("gpt2eval.engine.scoring.HEAD_ROWS", 10)
     model = tiny(name)
     a, b = nll_sums(model, batch_size=3)
     got, want = sum(float(s.nll.sum()) for s in a), sum(float(s.nll.sum()) for s in b)
