@@ -5,12 +5,12 @@ On a GPU, the largest batch of full windows that fits: start at ``START`` window
 goes through. A full window scored at every position is the most memory any request of a
 run needs (continuations are shorter), so the batch found holds for the whole run. With
 the chunked output layer (``head.py``) a row costs its activations only, not its (T, V)
-logits, so the start is high.
+logits, so the start is reached on far smaller devices than before.
 
 On a CPU, memory is rarely the limit and a larger batch is not always faster (2 cores are
 busy at batch 1; a larger batch's activations fall out of cache): ``probe_batch_size``
-times batches of ``PROBE`` windows of up to ``PROBE_TOKENS`` tokens, 1, 2, 4, 8, stops at
-the first that is not faster than the best so far, and keeps the fastest.
+times batches of 1, 2, 4, 8 windows (``PROBE``) of up to ``PROBE_TOKENS`` tokens, stops
+at the first size that is not ``GAIN`` faster than the best so far, and keeps the best.
 
 The batch size is recorded in the result (``config.window.batch_size``, with
 ``batch_size_auto: true``), the CPU probe's tokens/s in ``config.engine.batch_probe``;
@@ -22,7 +22,10 @@ import time
 
 from gpt2eval.errors import UsageError
 
-START = {"cuda": 512, "mps": 64}
+# 64 full windows keep a GPU busy; a larger batch would also make work units coarser (a
+# unit closes at a whole batch: engine/units.py). The chunked output layer makes 64 fit
+# where the (64, 1,024, 50,257) logits did not (bench/gpu_mfu.py --fit: the largest that fits).
+START = {"cuda": 64, "mps": 64}
 PROBE = (1, 2, 4, 8)  # batch sizes a CPU probe tries, in order
 PROBE_TOKENS = 256  # window length of the CPU probe: long enough for real cache behaviour, short to run
 GAIN = 1.03  # a larger batch must be this much faster to count as faster (timing noise)

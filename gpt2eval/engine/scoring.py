@@ -139,8 +139,9 @@ class Scorer:
 
     @torch.inference_mode()
     def _score_batch_chunked(self, spans: Sequence[Span]) -> list[SpanScore]:
-        """The body once, then the output layer over the scored positions of every row, a
-        chunk of rows at a time (``head.py``): no (B, T, V) tensor exists."""
+        """The model's forward once, up to its output layer; then the output layer over the
+        scored positions of every row, ``HEAD_ROWS`` at a time (``head.py``): no (B, T, V)
+        tensor exists."""
         ids = self._ids([s.input_ids for s in spans])  # (B, T)
         hidden = self.head.hidden(ids)  # (B, T, H)
         B, T, H = hidden.shape
