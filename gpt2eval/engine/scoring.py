@@ -185,11 +185,11 @@ def _score_rows(logits_of, targets: torch.Tensor, vocab: int, block: int = 0) ->
     for start in range(0, len(targets), block):
         logits = logits_of(start, start + block)  # (block, V)
         for a in range(0, len(logits), rows):
-            lo = start + a
             sel = logits[a : a + rows].float()  # (C, V)
-            tgt = targets[lo : lo + rows, None]  # (C, 1)
-            nll[lo : lo + rows] = -torch.log_softmax(sel, dim=1).gather(1, tgt)[:, 0].double()
-            greedy[lo : lo + rows] = sel.gather(1, tgt)[:, 0] >= sel.amax(dim=1)
+            lo, hi = start + a, start + a + len(sel)
+            tgt = targets[lo:hi, None]  # (C, 1)
+            nll[lo:hi] = -torch.log_softmax(sel, dim=1).gather(1, tgt)[:, 0].double()
+            greedy[lo:hi] = sel.gather(1, tgt)[:, 0] >= sel.amax(dim=1)
     return SpanScore(nll.cpu().numpy(), greedy.cpu().numpy())
 
 
