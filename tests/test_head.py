@@ -17,17 +17,18 @@ def tiny(name: str):
 
     small = dict(num_hidden_layers=2, hidden_size=32, vocab_size=V, max_position_embeddings=64)
     attn = dict(num_attention_heads=2, intermediate_size=64)
-    configs = {
-        "GPT2LMHeadModel": tf.GPT2Config(n_layer=2, n_embd=32, n_head=2, n_positions=64, vocab_size=V),
-        "GPTNeoXForCausalLM": tf.GPTNeoXConfig(**small, **attn),
-        "LlamaForCausalLM": tf.LlamaConfig(**small, **attn, num_key_value_heads=1),
-        "OPTForCausalLM": tf.OPTConfig(**small, num_attention_heads=2, ffn_dim=64, word_embed_proj_dim=16),
-        "Qwen2ForCausalLM": tf.Qwen2Config(**small, **attn, num_key_value_heads=1),
-        "Gemma2ForCausalLM": tf.Gemma2Config(**small, **attn, num_key_value_heads=1, head_dim=16, final_logit_softcapping=2.0),
-        "MambaForCausalLM": tf.MambaConfig(num_hidden_layers=2, hidden_size=32, state_size=4, vocab_size=V),
+    configs = {  # built on demand: each one imports its model's module
+        "GPT2LMHeadModel": lambda: tf.GPT2Config(n_layer=2, n_embd=32, n_head=2, n_positions=64, vocab_size=V),
+        "GPTNeoXForCausalLM": lambda: tf.GPTNeoXConfig(**small, **attn),
+        "LlamaForCausalLM": lambda: tf.LlamaConfig(**small, **attn, num_key_value_heads=1),
+        "OPTForCausalLM": lambda: tf.OPTConfig(**small, num_attention_heads=2, ffn_dim=64, word_embed_proj_dim=16),
+        "Qwen2ForCausalLM": lambda: tf.Qwen2Config(**small, **attn, num_key_value_heads=1),
+        "Gemma2ForCausalLM": lambda: tf.Gemma2Config(**small, **attn, num_key_value_heads=1, head_dim=16,
+                                                     final_logit_softcapping=2.0),
+        "MambaForCausalLM": lambda: tf.MambaConfig(num_hidden_layers=2, hidden_size=32, state_size=4, vocab_size=V),
     }
     torch.manual_seed(0)
-    return getattr(tf, name)(configs[name]).eval()
+    return getattr(tf, name)(configs[name]()).eval()
 
 
 def spans():
