@@ -15,7 +15,8 @@ SIZES ?= gpt2 gpt2-medium gpt2-large gpt2-xl
 DEVICE ?= auto
 # float32 by default: the table marks other dtypes as differing from the paper's protocol.
 DTYPE ?= float32
-BATCH_SIZE ?= 8
+# auto: on a GPU the largest batch that fits; on a CPU the fastest of 1, 2, 4, 8 by a short probe.
+BATCH_SIZE ?= auto
 DATA_DIR ?=
 LIMIT ?=
 FORCE ?=

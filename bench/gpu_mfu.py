@@ -4,6 +4,7 @@ whole of Table 3 for gpt2-large from those figures.
 
     .venv/bin/python bench/gpu_mfu.py                      # on a CUDA GPU: ~250k tokens per row
     .venv/bin/python bench/gpu_mfu.py --tiny --device cpu  # a 2-layer model: checks the script runs
+    .venv/bin/python bench/gpu_mfu.py --fit                # + the largest batch of 1,024-token windows that fits
 
 Random-init weights (36 layers, 1280 dims, 20 heads, the real 50,257 vocabulary): a
 forward pass costs the same whatever the weights. The stream is WikiText-2's raw test text
@@ -11,6 +12,12 @@ repeated to ``--tokens`` (random ids when the file is not there). MFU = 2 x para
 processed tokens / s / the device's dense peak for the dtype (``gpt2eval.models.flops``;
 ``--peak-tflops`` for a device not in the table); processed tokens include each window's
 context, so at S = 512 twice as many tokens run as are scored.
+
+``--fit``: per dtype, the largest batch of full 1,024-token windows scored at every
+position that fits, halving from ``--fit-start`` on out-of-memory
+(``engine.autobatch.find_batch_size``, what ``--batch-size auto`` does from 512), with the
+peak memory of that batch. With the chunked output layer (``engine/head.py``) a row costs
+its activations, not its (1,024 x 50,257) logits (196 MiB in float32).
 """
 import argparse
 import time
@@ -69,6 +76,32 @@ def run(config, dtype, device, ids, stride, batch, peak):
     return len(scores.nll) / seconds, lm_tokens_per_s(seconds, ids, stride, config.n_positions), util, peak_mem, n_params
 
 
+def fit(config, dtype, device, start: int) -> tuple[int, float, str]:
+    """The largest power-of-two batch of full windows that fits, its peak memory (GiB), the head path."""
+    from transformers import GPT2LMHeadModel
+
+    from gpt2eval.engine.autobatch import find_batch_size
+    from gpt2eval.engine.scoring import Scorer
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config).to(device=device, dtype=dtype).eval()
+    scorer = Scorer(model, 1, pad_id=config.eos_token_id)
+    size = find_batch_size(scorer, config.n_positions, config.eos_token_id, start=start)
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+        scorer.batch_size = size
+        from gpt2eval.engine.scoring import Span
+
+        scorer.score([Span([config.eos_token_id] * config.n_positions, [config.eos_token_id] * config.n_positions)] * size)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
+    path = scorer.head.path
+    del model, scorer
+    if cuda:
+        torch.cuda.empty_cache()
+    return size, peak, path
+
+
 def lm_tokens_per_s(seconds, ids, stride, L):
     from gpt2eval.engine.scoring import stream_spans
 
@@ -84,6 +117,8 @@ def main():
     ap.add_argument("--strides", default="1024,512")
     ap.add_argument("--peak-tflops", type=float, help="the device's dense peak for every dtype (overrides the table)")
     ap.add_argument("--tiny", action="store_true", help="2 layers, 64 dims, 4,000 tokens: a quick check on a CPU")
+    ap.add_argument("--fit", action="store_true", help="also the largest batch of full windows that fits, per dtype")
+    ap.add_argument("--fit-start", type=int, default=4096)
     args = ap.parse_args()
     from transformers import GPT2Config
 
@@ -94,6 +129,12 @@ def main():
     device_name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
     dtypes = args.dtypes.split(",")
     peak = {d: args.peak_tflops * 1e12 for d in dtypes} if args.peak_tflops else {d: peak_flops(device_name, d) for d in dtypes}
+    if args.fit:
+        print("| dtype | largest batch of 1,024-token windows that fits | its peak memory (GiB) | output layer |\n|---|---|---|---|")
+        for dtype in dtypes:
+            size, mem, path = fit(config, getattr(torch, dtype), args.device, args.fit_start)
+            print(f"| {dtype} | {size} | {mem:.1f} | {path} |")
+        print()
     ids = stream(args.tokens, config.vocab_size)
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {device_name}; torch {torch.__version__}; "
           f"{'tiny' if args.tiny else 'GPT-2 Large'} architecture, random init; {len(ids):,} tokens; batch {args.batch_size}")

@@ -11,6 +11,8 @@ round r + 1) and the best of ``--repeats`` counts, so load from other processes 
 of them alike. Part 1 is S = L (disjoint windows: what lm-eval's ``loglikelihood_rolling``
 computes); part 2 is S = L/4 against the recipe, which runs the output layer everywhere.
 Every variant's total NLL is printed: the harnesses must agree on what they compute.
+Part 3 is peak memory per batch size (``bench/peak_rss.py``, each batch size in its own
+process, against the model's own forward pass with no logits); ``--memory-layers 0`` skips it.
 """
 import argparse
 import time
@@ -99,6 +101,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--skip-lm-eval", action="store_true")
+    ap.add_argument("--memory-layers", type=int, default=12, help="layers of the model part 3 measures; 0 skips it")
+    ap.add_argument("--memory-windows", type=int, default=8)
     args = ap.parse_args()
     tok = gpt2_tokenizer()
     model = gpt2_small(args.device)
@@ -117,7 +121,14 @@ def main():
         for b in (1, 4):
             variants[f"lm-eval loglikelihood_rolling, batch {b}"] = (lambda b=b: lm_eval_rolling(model, tok, text, b), n)
     variants["transformers docs recipe, batch 1"] = (lambda: recipe(model, ids, L, L), n)
-    table(f"S = L = {L}", measure(variants, args.repeats), "bare forward passes, batch 1")
+    rows = measure(variants, args.repeats)
+    table(f"S = L = {L}", rows, "bare forward passes, batch 1")
+    tps = {name: t for name, (t, _) in rows.items()}
+    ours1 = tps["gpt2eval, batch 1"]
+    lm_eval_best = max((t for name, t in tps.items() if name.startswith("lm-eval")), default=float("nan"))
+    print(f"\ngpt2eval batch 1: {ours1 / tps['bare forward passes, batch 1']:.2f}x bare (target >= 0.98), "
+          f"{ours1 / lm_eval_best:.2f}x lm-eval's best (target >= 1.1); batch 4: {tps['gpt2eval, batch 4'] / ours1:.2f}x "
+          f"batch 1, batch 8: {tps['gpt2eval, batch 8'] / ours1:.2f}x (targets >= 0.95)")
 
     ids = ids[: args.stride_tokens + 1]
     n = len(ids) - 1
@@ -128,6 +139,12 @@ def main():
         "gpt2eval, batch 4": (lambda: ours(loaded, ids, L, S, 4), n),
     }
     table(f"S = L/4 = {S}, {n} tokens", measure(variants, args.repeats), "transformers docs recipe, batch 1")
+    if args.memory_layers:
+        import peak_rss
+
+        print(f"\nPeak RSS, {args.memory_layers} layers, {args.memory_windows} windows of 1,024 tokens, each in its own process "
+              "(bench/peak_rss.py):")
+        print(peak_rss.table(peak_rss.measure(args.memory_layers, args.memory_windows, (1, 4, 8))))
 
 
 if __name__ == "__main__":

@@ -43,8 +43,10 @@ def test_batch_size_auto_is_recorded(tiny_model_dir, data_dir, tmp_path):
     result = run("run", "--task", "ptb", "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 2,
                  "--batch-size", "auto", "--output", tmp_path / "ptb.json", "--quiet")
     assert result.exit_code == 0, result.output
-    window = json.loads((tmp_path / "ptb.json").read_text())["config"]["window"]
-    assert window["batch_size"] == 8 and window["batch_size_auto"] is True  # the CPU start fits a tiny model
+    config = json.loads((tmp_path / "ptb.json").read_text())["config"]
+    window, probe = config["window"], config["engine"]["batch_probe"]
+    # On a CPU the size is measured (tokens/s per batch size, recorded), not a fixed start.
+    assert window["batch_size_auto"] is True and str(window["batch_size"]) in probe and "1" in probe
     bad = run("run", "--task", "ptb", "--batch-size", "big")
     assert bad.exit_code == 2 and "'big' is not a positive integer or 'auto'" in bad.output
 
@@ -82,6 +84,26 @@ def test_auto_batch_halves_on_out_of_memory(tiny_model_dir):
         find_batch_size(Scorer(OOMAbove(model.inner, limit=0), 1), 16, eos_id=eos, start=4)
     with pytest.raises(RuntimeError, match="shapes"):  # anything but an out-of-memory error propagates
         find_batch_size(Scorer(Broken(model.inner, limit=0), 1), 16, eos_id=eos, start=2)
+
+
+def test_cpu_probe_keeps_the_fastest_batch_size(monkeypatch):
+    from gpt2eval.engine import autobatch
+
+    clock = [0.0]
+
+    class Fake:  # seconds per call: batch 4 is the fastest per token, 8 no faster
+        device, progress = torch.device("cpu"), None
+        cost = {1: 1.0, 2: 1.5, 4: 2.0, 8: 4.0}
+
+        def score(self, spans):
+            clock[0] += self.cost[len(spans)]
+
+    monkeypatch.setattr(autobatch.time, "perf_counter", lambda: clock[0])
+    size, probe = autobatch.auto_batch_size(Fake(), 1024, eos_id=0)
+    assert size == 4 and list(probe) == ["1", "2", "4", "8"]
+    Fake.cost = {1: 1.0, 2: 2.0, 4: 1.0, 8: 1.0}  # batch 2 no faster: the probe stops there
+    size, probe = autobatch.auto_batch_size(Fake(), 1024, eos_id=0)
+    assert size == 1 and list(probe) == ["1", "2"]
 
 
 def test_auto_batch_size_does_not_block_compare(tmp_path):

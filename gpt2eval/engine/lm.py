@@ -40,10 +40,12 @@ class LM:
         self.progress = self.runner.progress  # a gpt2eval.engine.progress.Progress, or None
         self.batch_size_auto = auto
         self._prefix_tokens = 0
+        self.batch_probe = None  # a CPU's tokens/s per batch size, when --batch-size auto measured them
         if auto:
-            from gpt2eval.engine.autobatch import find_batch_size
+            from gpt2eval.engine.autobatch import auto_batch_size
 
-            self.scorer.batch_size = find_batch_size(self.scorer, self.max_length, loaded.eos_id)
+            self.scorer.batch_size, self.batch_probe = auto_batch_size(self.scorer, self.max_length, loaded.eos_id)
+            self.scorer.forward_tokens = 0  # the probe's are not the run's
 
     @property
     def forward_tokens(self) -> int:
@@ -62,6 +64,14 @@ class LM:
         auto = {"batch_size": self.scorer.batch_size, "batch_size_auto": True} if self.batch_size_auto else {}
         return {"max_length": self.max_length, "stride": self.stride, "eos_prefix": self.eos_prefix,
                 "last_window": self.last_window, **auto}
+
+    @property
+    def engine(self) -> dict:
+        """How the model ran, where the protocol leaves a choice (``config.engine``): the
+        output layer's path (``head.py``: "chunked", or "full" for a model it cannot vouch for)
+        and, under ``--batch-size auto`` on a CPU, the probe's tokens/s per batch size."""
+        probe = {"batch_probe": self.batch_probe} if self.batch_probe else {}
+        return {"output_head": self.scorer.head.path, **probe}
 
     def note(self, text: str) -> None:
         """Announce a phase the progress bar does not count (e.g. LAMBADA's stop-word search)."""

@@ -55,6 +55,7 @@ def config_dict(model_cfg, window_cfg, data_cfg, lm, task) -> dict:
         "window": {**asdict(window_cfg), **lm.resolved},
         "data": data_cfg.record(),
         "protocol": task.protocol,
+        "engine": lm.engine,
     }
 
 
