@@ -20,13 +20,26 @@ tokens, so a question with a context of n tokens and 10 continuations of m token
 Only full-attention ``DynamicCache`` layers are copied; ``supports_cache`` says when a
 model's cache is something else (sliding windows, offloading), and callers then score the
 rows unshared. Nothing here depends on which other contexts share a batch beyond rounding.
+
+The prefix pass can score continuations too (``continuations=``): each row is then
+``context + continuation[:-1]``, run as the scorer runs a span (right-padded, no mask), and
+the cache holds the continuation's columns as well; a branch sees its context's columns only.
+
+Branches (``Branches``, driven by ``grow``) grow from the contexts one token per step, all of a
+batch in one forward pass per step. Each layer's keys/values sit in one buffer with room for
+the branch's tokens, so a step writes only the new column (``DynamicCache`` would copy the
+whole cache to append it)::
+
+    buffer   [ c0 c1 c2 t0 | w0 w1 .. ]     context columns (cropped to the longest context
+    mask       1  1  1  0     1  1          of the branches), then each branch's own tokens
 """
 from __future__ import annotations
 
 import inspect
-from typing import Sequence
+from typing import Generator, Sequence
 
 import torch
+from transformers.cache_utils import DynamicLayer
 
 from gpt2eval.engine.scoring import SpanScore, _nll
 
@@ -50,29 +63,39 @@ class SharedPrefix:
     extend any row. (The model's KV cache, in memory for one batch: not the work-unit
     store on disk, ``store.WorkUnitStore``.)"""
 
-    def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int):
+    def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int,
+                 continuations: Sequence[Sequence[int]] | None = None):
         assert all(len(c) >= 1 for c in contexts), "empty context: prefix it with <|endoftext|>"
+        assert continuations is None or all(continuations), "empty continuation"
         self.model = model
         self.device = next(model.parameters()).device
         self.lengths = [len(c) for c in contexts]
-        self.T = max(self.lengths)
+        conts = [[]] * len(contexts) if continuations is None else [list(x) for x in continuations]
+        rows = [list(c) + x[:-1] for c, x in zip(contexts, conts)]  # a continuation's last token is never fed
+        self.T = max(len(r) for r in rows)
         self.pad_id = pad_id
         self._arg = _cache_arg(model)
-        ids = _right_padded(contexts, self.T, pad_id)
+        ids = _right_padded(rows, self.T, pad_id)
         self.forward_tokens = ids.numel()  # input positions run, padding included
-        last = sorted({n - 1 for n in self.lengths})
+        # Logits at each context's end and at its continuation's positions, contiguous per row.
+        wanted = sorted({p for n, x in zip(self.lengths, conts) for p in range(n - 1, n - 1 + max(1, len(x)))})
         extra = {}
         self._keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-        if self._keep:
-            extra["logits_to_keep"] = torch.as_tensor(last, device=self.device)  # output layer at the ends only
+        if self._keep and len(wanted) < self.T:
+            extra["logits_to_keep"] = torch.as_tensor(wanted, device=self.device)  # output layer there only
         else:
-            last = list(range(self.T))
+            wanted = list(range(self.T))
         with torch.inference_mode():
             out = self.model(input_ids=ids.to(self.device), use_cache=True, **extra)
         self.kv = _layers(out["cache"] if "cache" in out else out["past_key_values"])
-        column = {p: j for j, p in enumerate(last)}
+        column = {p: j for j, p in enumerate(wanted)}
         at = torch.as_tensor([column[n - 1] for n in self.lengths], device=self.device)
         self.last_logits = out.logits[torch.arange(len(contexts), device=self.device), at].float()  # (B, V)
+        # log p(continuation | context) per row, from the same pass: (m, V) logits per row.
+        self.scores = None if continuations is None else [
+            _nll(out.logits[b, column[n - 1] : column[n - 1] + len(x)], torch.as_tensor(x, device=self.device))
+            for b, (n, x) in enumerate(zip(self.lengths, conts))
+        ]
 
     @property
     def supported(self) -> bool:
@@ -123,6 +146,122 @@ def score_from_prefix(prefix: SharedPrefix, rows: Sequence[int], conts: Sequence
             steps.append(logits[suffix_row[i], : len(cont) - 1])  # (m - 1, V)
         out.append(_nll(torch.cat([s.float() for s in steps]), torch.as_tensor(cont, device=prefix.device)))
     return out
+
+
+class Branches:
+    """One branch per entry of ``rows`` (a context row of ``prefix``; a row may start several),
+    each fed one token per ``step`` after its context, with room for ``room`` tokens.
+
+    The context columns are copied once, cropped to the longest context among the rows (a
+    continuation's columns are never needed again); a step writes the fed tokens' keys and
+    values into the next free column. Branches that are over are left out of the next step:
+    once they are half of the rows, the live rows are gathered into a smaller buffer (a copy
+    of half the rows at most, so under two copies of the cache per ``Branches`` in all).
+    """
+
+    def __init__(self, prefix: SharedPrefix, rows: Sequence[int], room: int):
+        assert prefix.supported and rows and room >= 1, "branches need a shared cache, some rows and room"
+        from transformers.cache_utils import Cache
+
+        self.prefix = prefix
+        dev = prefix.device
+        n = torch.as_tensor([prefix.lengths[r] for r in rows])  # (R,) each branch's context length
+        T = int(n.max())
+        index = torch.as_tensor(list(rows), device=dev)
+        self.cache = Cache(layers=[_Slots(k[:, :, :T].index_select(0, index), v[:, :, :T].index_select(0, index), room)
+                                   for k, v in prefix.kv])
+        self.mask = torch.zeros((len(rows), T + room), dtype=torch.long, device=dev)  # (R, T + room)
+        self.mask[:, :T] = (torch.arange(T)[None, :] < n[:, None]).long()
+        self.position = n.to(dev)  # (R,) where each branch's next token goes
+        self.used = T  # buffer columns written so far
+        self.row = {b: b for b in range(len(rows))}  # branch -> its row in the buffer
+
+    def step(self, tokens: dict[int, int]) -> torch.Tensor:
+        """Feed ``tokens[branch]`` to each branch named; every other branch is over for good.
+        Returns the next-token logits after each fed token, in ``tokens``' order: (len(tokens), V)."""
+        if 2 * len(tokens) <= len(self.row):
+            self._keep([self.row[b] for b in tokens])
+            self.row = {b: j for j, b in enumerate(tokens)}
+        R = self.mask.shape[0]
+        ids = torch.full((R, 1), self.prefix.pad_id, dtype=torch.long)  # (R, 1); rows that are over feed a pad
+        fed = torch.as_tensor([self.row[b] for b in tokens], device=self.mask.device)
+        ids[fed.cpu(), 0] = torch.as_tensor(list(tokens.values()), dtype=torch.long)
+        self.mask[fed, self.used] = 1
+        self.used += 1
+        self.prefix.forward_tokens += R
+        with torch.inference_mode():
+            logits = self.prefix.model(
+                input_ids=ids.to(self.mask.device), attention_mask=self.mask[:, : self.used],
+                position_ids=self.position[:, None], use_cache=False, **{self.prefix._arg: self.cache},
+            ).logits[:, -1]  # (R, V)
+        self.position += 1
+        return logits.index_select(0, fed)
+
+    def _keep(self, rows: list[int]) -> None:
+        index = torch.as_tensor(rows, device=self.mask.device)
+        for layer in self.cache.layers:
+            layer.keep(index)
+        self.mask, self.position = self.mask.index_select(0, index), self.position.index_select(0, index)
+
+
+# A branch: a generator that yields the token to feed next and is sent, for each, the ids of
+# the most probable next tokens (most probable first); it returns its tokens when it is over.
+Branch = Generator[int, list, list]
+
+
+def grow(prefix: SharedPrefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: int = 1) -> list[list]:
+    """Run ``branches[i]`` from context row ``rows[i]`` until every one is over, all of them in
+    one forward pass per step; each is sent its top-``k`` next tokens. Returns what each returned."""
+    out: list = [None] * len(branches)
+    feed = {}
+    for i, branch in enumerate(branches):
+        try:
+            feed[i] = next(branch)
+        except StopIteration as done:
+            out[i] = done.value
+    grown = Branches(prefix, rows, room) if feed else None
+    for _ in range(room):
+        if not feed:
+            break
+        top = grown.step(feed).topk(k, dim=-1).indices.tolist()  # (F, k)
+        nxt = {}
+        for (i, _), ids in zip(feed.items(), top):
+            try:
+                nxt[i] = branches[i].send(ids)
+            except StopIteration as done:
+                out[i] = done.value
+        feed = nxt
+    assert not feed, f"{len(feed)} branches want more than {room} tokens"
+    return out
+
+
+class _Slots(DynamicLayer):
+    """A layer's keys/values in a buffer with ``room`` free columns: ``update`` writes the new
+    columns in place (``DynamicLayer`` concatenates: a copy of the whole layer per step)."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int):
+        super().__init__()
+        R, H, T, D = keys.shape
+        self._keys = keys.new_empty((R, H, T + room, D))
+        self._values = values.new_empty((R, H, T + room, values.shape[-1]))
+        self._keys[:, :, :T], self._values[:, :, :T] = keys, values
+        self.device, self.is_initialized = keys.device, True
+        self._view(T)
+
+    def _view(self, n: int) -> None:
+        self.keys, self.values = self._keys[:, :, :n], self._values[:, :, :n]  # views, no copy
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        n, m = self.keys.shape[-2], key_states.shape[-2]
+        assert n + m <= self._keys.shape[-2], "a branch grew past its room"
+        self._keys[:, :, n : n + m], self._values[:, :, n : n + m] = key_states, value_states
+        self._view(n + m)
+        return self.keys, self.values
+
+    def keep(self, index: torch.Tensor) -> None:
+        n = self.keys.shape[-2]
+        self._keys, self._values = self._keys.index_select(0, index), self._values.index_select(0, index)
+        self._view(n)
 
 
 def _right_padded(seqs: Sequence[Sequence[int]], T: int, pad_id: int) -> torch.Tensor:
