@@ -1,7 +1,7 @@
 """LAMBADA's stop-word search against its scoring pass, on the same passages, in one run.
 
     /work/venv-lambada/bin/python bench/lambada_search.py [--passages 24 --layers 12 --batch-size 4]
-        [--filters word,token] [--against c158c3b] [--reference] [--profile]
+        [--filters word,token] [--threads N] [--against c158c3b] [--reference] [--profile word|token]
 
 The first ``--passages`` of OpenAI's LAMBADA test set (``../shared/data/lambada``), the
 paper preset (openai format), through ``Lambada.evaluate`` (the task's own path, the same
@@ -16,7 +16,7 @@ temporary folder, laid out as installed), in a second process right after this o
 compares the predicted words passage by passage. ``--reference`` also runs the
 straightforward reference of each search here (``search.rerun``: every step reruns the
 growing sequence through ``LM.topk_next``) and compares. ``--profile`` prints the top
-operators (torch.profiler, self CPU time) of the word filter's ``evaluate``.
+operators (torch.profiler, self CPU time) of ``evaluate`` under that filter.
 """
 import argparse
 import json
@@ -42,6 +42,8 @@ def measure(args) -> dict:
     from gpt2eval.models.loading import LoadedModel
     from gpt2eval.testing import gpt2_tokenizer
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = GPT2LMHeadModel(GPT2Config(n_layer=args.layers)).eval()
     loaded = LoadedModel(model, gpt2_tokenizer(), model.device, torch.float32, 1024, sum(p.numel() for p in model.parameters()))
@@ -80,7 +82,7 @@ def measure(args) -> dict:
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU]) as prof:
-            task(stopword_filter="word").evaluate(docs, lm)
+            task(stopword_filter=args.profile).evaluate(docs, lm)
         out["profile"] = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
     return out
 
@@ -107,8 +109,9 @@ def main():
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--filters", default="word,token", type=lambda s: s.split(","))
     ap.add_argument("--against", help="a git revision to measure beside this tree")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     ap.add_argument("--reference", action="store_true")
-    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile", choices=("word", "token"), help="profile evaluate under this filter")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -122,7 +125,9 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             site = tree_at(args.against, Path(tmp))
             result = Path(tmp) / "result.json"
-            argv = [a for a in sys.argv[1:] if a not in ("--reference", "--profile")]
+            argv = [a for a in sys.argv[1:] if a != "--reference"]
+            if args.profile:
+                argv = argv[: argv.index("--profile")] + argv[argv.index("--profile") + 2 :]
             env = {**os.environ, "PYTHONPATH": str(site)}
             subprocess.run([sys.executable, __file__, *argv, "--worker", str(result)], check=True, env=env, cwd=tmp)
             runs[args.against] = json.loads(result.read_text())
@@ -149,7 +154,7 @@ def main():
             same = sum(a == b for a, b in zip(mine["words"][f], mine["words"][f + " reference"]))
             print(f"{f} filter: same (greedy, filtered) words as the reference (reruns) on {same}/{len(mine['words'][f])} passages")
     if "profile" in mine:
-        print("\nword filter evaluate, top operators by self CPU time:\n" + mine["profile"])
+        print(f"\n{args.profile} filter evaluate, top operators by self CPU time:\n" + mine["profile"])
 
 
 if __name__ == "__main__":

@@ -68,8 +68,8 @@ class WordSearch:
         return f"stop-word filter: top-{self.topk} first tokens after {n:,} contexts, greedy words from each context's cache"
 
     def from_cache(self, prefix, rows: Sequence[int], tokenizer) -> list[dict]:
-        logits = prefix.last_logits[list(rows)]  # (N, V)
-        first = logits.topk(min(self.topk, len(tokenizer), logits.shape[-1]), dim=-1).indices.cpu()  # (N, k)
+        k = min(self.topk, len(tokenizer), prefix.last_logits.shape[-1])
+        first = prefix.first_tokens(rows, k)  # (N, k)
         return [_record(p) for p in predict_words_cached(prefix, tokenizer, first, self.accept, self.max_tokens, rows)]
 
     def rerun(self, lm, contexts: Sequence[Sequence[int]]) -> list[dict]:

@@ -130,7 +130,7 @@ class TokenSearch:
 
         rows = list(rows)
         k = min(self.topk, len(tokenizer), prefix.last_logits.shape[-1])
-        top = prefix.last_logits[rows].topk(k, dim=-1).indices.tolist()  # (N, k)
+        top = prefix.first_tokens(rows, k).tolist()  # (N, k)
         is_stop, special = _stop_test(tokenizer, self.excluded), frozenset(tokenizer.all_special_ids)
         branches = [word_branch(tokenizer, special, t[0], self.max_tokens) for t in top]
         branches += [token_branch(t, is_stop, self.steps) for t in top]

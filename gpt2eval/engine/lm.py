@@ -237,7 +237,7 @@ class LM:
 
     def _compute_search(self, items: list, search) -> list[dict]:
         """One unit of ``score_and_search``, computed here (inside a unit: no other map)."""
-        from gpt2eval.engine.prefix import SharedPrefix
+        from gpt2eval.engine.prefix import BRANCH_ROOM, SharedPrefix
         from gpt2eval.engine.scoring import continuation_span
 
         spans = [continuation_span(ctx, cont, self.max_length) for ctx, cont in items]
@@ -249,7 +249,8 @@ class LM:
         rest = []
         for lo in range(0, len(order), bs):
             batch = order[lo : lo + bs]
-            prefix = SharedPrefix(self.loaded.model, [kept[i] for i in batch], self.scorer.pad_id, [items[i][1] for i in batch])
+            prefix = SharedPrefix(self.loaded.model, [kept[i] for i in batch], self.scorer.pad_id, [items[i][1] for i in batch],
+                                  room=BRANCH_ROOM)
             cached = [b for b, i in enumerate(batch) if prefix.supported and len(kept[i]) == len(items[i][0])
                       and len(items[i][0]) + search.room <= self.max_length]
             found = dict(zip(cached, search.from_cache(prefix, cached, self.tokenizer))) if cached else {}

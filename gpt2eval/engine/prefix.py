@@ -44,6 +44,12 @@ from transformers.cache_utils import DynamicLayer
 from gpt2eval.engine.scoring import SpanScore, _nll
 
 
+# Columns a prefix pass keeps free for branches (``SharedPrefix(room=...)``). Fixed, so that the
+# pass, and so every score it gives, is the same whatever search follows; a search that needs
+# more room copies the buffers once.
+BRANCH_ROOM = 8
+
+
 def _cache_arg(model) -> str:
     """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.2x) or ``past_key_values``."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -64,7 +70,7 @@ class SharedPrefix:
     store on disk, ``store.WorkUnitStore``.)"""
 
     def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int,
-                 continuations: Sequence[Sequence[int]] | None = None):
+                 continuations: Sequence[Sequence[int]] | None = None, room: int = 0):
         assert all(len(c) >= 1 for c in contexts), "empty context: prefix it with <|endoftext|>"
         assert continuations is None or all(continuations), "empty continuation"
         self.model = model
@@ -85,9 +91,16 @@ class SharedPrefix:
             extra["logits_to_keep"] = torch.as_tensor(wanted, device=self.device)  # output layer there only
         else:
             wanted = list(range(self.T))
+        # With room for branches, the pass writes its keys/values into buffers they can grow in.
+        self.slots = _slots_cache(model, room) if room else None
+        if self.slots is not None:
+            extra[self._arg] = self.slots
         with torch.inference_mode():
             out = self.model(input_ids=ids.to(self.device), use_cache=True, **extra)
-        self.kv = _layers(out["cache"] if "cache" in out else out["past_key_values"])
+        if self.slots is not None:
+            self.kv = [(layer.keys, layer.values) for layer in self.slots.layers]
+        else:
+            self.kv = _layers(out["cache"] if "cache" in out else out["past_key_values"])
         column = {p: j for j, p in enumerate(wanted)}
         at = torch.as_tensor([column[n - 1] for n in self.lengths], device=self.device)
         self.last_logits = out.logits[torch.arange(len(contexts), device=self.device), at].float()  # (B, V)
@@ -100,6 +113,11 @@ class SharedPrefix:
     @property
     def supported(self) -> bool:
         return self.kv is not None
+
+    @torch.inference_mode()
+    def first_tokens(self, rows: Sequence[int], k: int) -> torch.Tensor:
+        """The top-``k`` next tokens after contexts ``rows``, most probable first: (N, k) on the CPU."""
+        return self.last_logits[list(rows)].topk(k, dim=-1).indices.cpu()
 
     def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]], last_only: bool = False) -> torch.Tensor:
         """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``:
@@ -152,55 +170,73 @@ class Branches:
     """One branch per entry of ``rows`` (a context row of ``prefix``; a row may start several),
     each fed one token per ``step`` after its context, with room for ``room`` tokens.
 
-    The context columns are copied once, cropped to the longest context among the rows (a
-    continuation's columns are never needed again); a step writes the fed tokens' keys and
-    values into the next free column. Branches that are over are left out of the next step:
-    once they are half of the rows, the live rows are gathered into a smaller buffer (a copy
-    of half the rows at most, so under two copies of the cache per ``Branches`` in all).
+    Branches that have been fed the same tokens after the same context share a buffer row
+    (the token filter and the greedy word agree on most steps): a row forks, gathered into
+    new buffers, only when its branches are fed different tokens. When the rows are the
+    prefix's own rows, in order, they grow in the pass's own buffers (cropped back to the
+    pass's columns: no copy). A step writes the fed tokens' keys and values into the next
+    free column; the mask hides each row's padding and continuation columns. Rows whose
+    branches are all over feed a pad until they are half the rows; then the live rows are
+    gathered into smaller buffers.
     """
 
+    @torch.inference_mode()
     def __init__(self, prefix: SharedPrefix, rows: Sequence[int], room: int):
         assert prefix.supported and rows and room >= 1, "branches need a shared cache, some rows and room"
         from transformers.cache_utils import Cache
 
         self.prefix = prefix
         dev = prefix.device
-        n = torch.as_tensor([prefix.lengths[r] for r in rows])  # (R,) each branch's context length
-        T = int(n.max())
-        index = torch.as_tensor(list(rows), device=dev)
-        self.cache = Cache(layers=[_Slots(k[:, :, :T].index_select(0, index), v[:, :, :T].index_select(0, index), room)
-                                   for k, v in prefix.kv])
-        self.mask = torch.zeros((len(rows), T + room), dtype=torch.long, device=dev)  # (R, T + room)
-        self.mask[:, :T] = (torch.arange(T)[None, :] < n[:, None]).long()
-        self.position = n.to(dev)  # (R,) where each branch's next token goes
-        self.used = T  # buffer columns written so far
-        self.row = {b: b for b in range(len(rows))}  # branch -> its row in the buffer
+        unique = list(dict.fromkeys(rows))  # one buffer row per context row
+        own = prefix.slots is not None and unique == list(range(len(prefix.lengths)))
+        if own and all(layer.room_after(prefix.T) >= room for layer in prefix.slots.layers):
+            self.cache = prefix.slots  # the pass's own buffers: earlier branches' columns are written over
+            for layer in self.cache.layers:
+                layer.crop_to(prefix.T)
+        else:
+            index = torch.as_tensor(unique, device=dev)
+            self.cache = Cache(layers=[_Slots.rows_of(k, v, index, prefix.T, room) for k, v in _buffers(prefix)])
+        n = torch.as_tensor([prefix.lengths[r] for r in unique])  # (U,) each row's context length
+        self.mask = torch.zeros((len(unique), prefix.T + room), dtype=torch.long, device=dev)  # (U, T + room)
+        self.mask[:, : prefix.T] = (torch.arange(prefix.T)[None, :] < n[:, None]).long()
+        self.position = n.to(dev)  # (U,) where each row's next token goes
+        self.used = prefix.T  # cache columns written so far
+        at = {r: j for j, r in enumerate(unique)}
+        self.row = {b: at[r] for b, r in enumerate(rows)}  # live branch -> its buffer row
 
+    @torch.inference_mode()
     def step(self, tokens: dict[int, int]) -> torch.Tensor:
         """Feed ``tokens[branch]`` to each branch named; every other branch is over for good.
         Returns the next-token logits after each fed token, in ``tokens``' order: (len(tokens), V)."""
-        if 2 * len(tokens) <= len(self.row):
-            self._keep([self.row[b] for b in tokens])
-            self.row = {b: j for j, b in enumerate(tokens)}
-        R = self.mask.shape[0]
-        ids = torch.full((R, 1), self.prefix.pad_id, dtype=torch.long)  # (R, 1); rows that are over feed a pad
-        fed = torch.as_tensor([self.row[b] for b in tokens], device=self.mask.device)
-        ids[fed.cpu(), 0] = torch.as_tensor(list(tokens.values()), dtype=torch.long)
-        self.mask[fed, self.used] = 1
+        fed = list(dict.fromkeys((self.row[b], t) for b, t in tokens.items()))  # (buffer row, token), each once
+        rows = [r for r, _ in fed]
+        if len(set(rows)) < len(rows) or 2 * len(rows) <= self.mask.shape[0]:  # a row forks, or half are over
+            self._take(rows)
+            slot = {key: j for j, key in enumerate(fed)}
+        else:
+            slot = {key: key[0] for key in fed}
+        ids = torch.full((self.mask.shape[0], 1), self.prefix.pad_id, dtype=torch.long)  # (R, 1); rows that are over feed a pad
+        live = torch.as_tensor([slot[key] for key in fed])
+        ids[live, 0] = torch.as_tensor([t for _, t in fed], dtype=torch.long)
+        self.mask[live.to(self.mask.device), self.used] = 1
         self.used += 1
-        self.prefix.forward_tokens += R
-        with torch.inference_mode():
-            logits = self.prefix.model(
-                input_ids=ids.to(self.mask.device), attention_mask=self.mask[:, : self.used],
-                position_ids=self.position[:, None], use_cache=False, **{self.prefix._arg: self.cache},
-            ).logits[:, -1]  # (R, V)
+        self.prefix.forward_tokens += ids.numel()
+        logits = self.prefix.model(
+            input_ids=ids.to(self.mask.device), attention_mask=self.mask[:, : self.used],
+            position_ids=self.position[:, None], use_cache=False, **{self.prefix._arg: self.cache},
+        ).logits[:, -1]  # (R, V)
         self.position += 1
-        return logits.index_select(0, fed)
+        self.row = {b: slot[self.row[b], t] for b, t in tokens.items()}
+        return logits.index_select(0, torch.as_tensor([self.row[b] for b in tokens], device=logits.device))
 
-    def _keep(self, rows: list[int]) -> None:
+    def _take(self, rows: list[int]) -> None:
+        """New buffers holding ``rows`` of the current ones, in that order (a row may repeat)."""
+        from transformers.cache_utils import Cache
+
         index = torch.as_tensor(rows, device=self.mask.device)
-        for layer in self.cache.layers:
-            layer.keep(index)
+        # Never the old buffers cut down in place: those may be the prefix's, for later branches.
+        self.cache = Cache(layers=[_Slots.rows_of(layer.buffer_keys, layer.buffer_values, index, self.used, 0)
+                                   for layer in self.cache.layers])
         self.mask, self.position = self.mask.index_select(0, index), self.position.index_select(0, index)
 
 
@@ -209,6 +245,7 @@ class Branches:
 Branch = Generator[int, list, list]
 
 
+@torch.inference_mode()  # the cache's tensors are inference tensors: outside the mode, gathering them is slow
 def grow(prefix: SharedPrefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: int = 1) -> list[list]:
     """Run ``branches[i]`` from context row ``rows[i]`` until every one is over, all of them in
     one forward pass per step; each is sent its top-``k`` next tokens. Returns what each returned."""
@@ -235,33 +272,71 @@ def grow(prefix: SharedPrefix, rows: Sequence[int], branches: Sequence[Branch], 
     return out
 
 
+def _slots_cache(model, room: int):
+    """An empty cache of ``_Slots`` layers for ``model``, or None when the model's own cache is
+    anything but full-attention ``DynamicLayer`` layers (sliding windows, linear attention)."""
+    from transformers.cache_utils import Cache, DynamicCache
+
+    try:
+        layers = DynamicCache(config=model.config).layers
+    except Exception:  # noqa: BLE001 - a config the cache classes cannot read: not shared
+        return None
+    if not layers or not all(type(layer) is DynamicLayer for layer in layers):
+        return None
+    return Cache(layers=[_Slots(room) for _ in layers])
+
+
+def _buffers(prefix: SharedPrefix) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each layer's whole (B, H, C, D) keys and values, contiguous (so gathering rows is fast)."""
+    if prefix.slots is not None:
+        return [(layer.buffer_keys, layer.buffer_values) for layer in prefix.slots.layers]
+    return [(k.contiguous(), v.contiguous()) for k, v in prefix.kv]
+
+
 class _Slots(DynamicLayer):
-    """A layer's keys/values in a buffer with ``room`` free columns: ``update`` writes the new
-    columns in place (``DynamicLayer`` concatenates: a copy of the whole layer per step)."""
+    """A layer's keys/values in a buffer with ``room`` columns beyond what its first update
+    writes: later updates write their columns in place (``DynamicLayer`` concatenates: a copy
+    of the whole layer per step)."""
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int):
+    def __init__(self, room: int):
         super().__init__()
-        R, H, T, D = keys.shape
-        self._keys = keys.new_empty((R, H, T + room, D))
-        self._values = values.new_empty((R, H, T + room, values.shape[-1]))
-        self._keys[:, :, :T], self._values[:, :, :T] = keys, values
-        self.device, self.is_initialized = keys.device, True
-        self._view(T)
+        self.room = room
 
-    def _view(self, n: int) -> None:
-        self.keys, self.values = self._keys[:, :, :n], self._values[:, :, :n]  # views, no copy
+    @classmethod
+    def rows_of(cls, keys: torch.Tensor, values: torch.Tensor, index: torch.Tensor, used: int, room: int) -> _Slots:
+        """Rows ``index`` of whole contiguous buffers, their first ``used`` columns in use."""
+        layer = cls(room)
+        layer.buffer_keys, layer.buffer_values = keys.index_select(0, index), values.index_select(0, index)  # (R, H, C, D)
+        if layer.room_after(used) < room:
+            pad = (0, 0, 0, used + room - keys.shape[-2])
+            layer.buffer_keys = torch.nn.functional.pad(layer.buffer_keys, pad)
+            layer.buffer_values = torch.nn.functional.pad(layer.buffer_values, pad)
+        layer.device, layer.is_initialized = keys.device, True
+        layer.crop_to(used)
+        return layer
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        R, H, T, D = key_states.shape
+        self.buffer_keys = key_states.new_empty((R, H, T + self.room, D))
+        self.buffer_values = value_states.new_empty((R, H, T + self.room, value_states.shape[-1]))
+        self.device, self.is_initialized = key_states.device, True
+        self.crop_to(0)
+
+    def room_after(self, n: int) -> int:
+        return self.buffer_keys.shape[-2] - n
+
+    def crop_to(self, n: int) -> None:
+        """Use the first ``n`` columns (the rest are written over by the next updates)."""
+        self.keys, self.values = self.buffer_keys[:, :, :n], self.buffer_values[:, :, :n]  # views, no copy
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
         n, m = self.keys.shape[-2], key_states.shape[-2]
-        assert n + m <= self._keys.shape[-2], "a branch grew past its room"
-        self._keys[:, :, n : n + m], self._values[:, :, n : n + m] = key_states, value_states
-        self._view(n + m)
+        assert m <= self.room_after(n), "a branch grew past its room"
+        self.buffer_keys[:, :, n : n + m], self.buffer_values[:, :, n : n + m] = key_states, value_states
+        self.crop_to(n + m)
         return self.keys, self.values
-
-    def keep(self, index: torch.Tensor) -> None:
-        n = self.keys.shape[-2]
-        self._keys, self._values = self._keys.index_select(0, index), self._values.index_select(0, index)
-        self._view(n)
 
 
 def _right_padded(seqs: Sequence[Sequence[int]], T: int, pad_id: int) -> torch.Tensor:
