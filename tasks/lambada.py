@@ -26,6 +26,9 @@ punctuation only is the prediction (if none of the k is, the plain greedy word).
 ``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of
 ``--stopword-steps`` steps, default 6, the most probable token among the top 128, default
 ``--stopword-topk``, that is not a stop word).
+Whatever the filter, one pass per batch over context + target scores the target and keeps the
+context's KV cache, from which the filter's search runs (``LM.score_and_search``), so the
+perplexity and the token-level accuracies are bit-identical under ``word`` and ``token``.
 ``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
 corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
 127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches

@@ -83,3 +83,26 @@ def test_sensitivity_shows_an_exact_zero_for_the_filter(gpt2_model_dir, data_dir
         r["sweep"] = {"parameter": "sensitivity", "choice": choice, "value": "token" if choice else None, "preset": "paper"}
     rows = {(r["choice"], r["metric"]): r for r in summarize([word, token])["rows"]}
     assert rows["stopword_filter", "perplexity"]["diff"] == 0.0
+
+
+def test_search_units_resume_whole_and_are_keyed_by_the_window(gpt2_model_dir, data_dir, tmp_path):
+    """A rerun takes every unit (scores and search) from the store; another window length or
+    filter takes none: the items are whole contexts, and what is cut depends on the window."""
+    import re
+
+    from conftest import run
+
+    def units(*args, out="a"):
+        result = run("run", "--task", "lambada", "--model", gpt2_model_dir, "--data-dir", data_dir, "--limit", 12,
+                     "--batch-size", 4, "--unit-tokens", 300, "--output", tmp_path / out / "lambada.json", "--quiet",
+                     "--store-dir", tmp_path / "store", *args)
+        assert result.exit_code == 0, result.output
+        found = re.search(r"lambada: ([\d,]+) work units, ([\d,]+) from the cache", result.output)
+        return int(found.group(1)), int(found.group(2)), json.loads((tmp_path / out / "lambada.json").read_text())
+
+    n, cached, first = units("--max-length", "96")
+    assert n > 1 and cached == 0
+    n_again, cached, again = units("--max-length", "96", out="b")
+    assert n_again == cached == n and again["metrics"] == first["metrics"] and again["per_document"] == first["per_document"]
+    assert units("--max-length", "128", out="c")[1] == 0
+    assert units("--max-length", "96", "--stopword-filter", "token", out="d")[1] == 0

@@ -165,7 +165,7 @@ class LM:
 
         items = [[list(ctx) or [self.loaded.start_id], [list(c) for c in conts]] for ctx, conts in items]
         records = self.runner.map(
-            "shared", items, self._compute_shared, self._params(), cost=lambda it: len(it[0]) + sum(map(len, it[1])),
+            "shared", items, self._compute_shared, {**self._params(), "max_length": self.max_length}, cost=lambda it: len(it[0]) + sum(map(len, it[1])),
             weight=lambda it: sum(map(len, it[1])), multiple=self.scorer.batch_size,
         )
         out = []
@@ -215,14 +215,16 @@ class LM:
         (which can flip a greedy argmax at a near tie). An item whose context + continuation
         does not fit the window is scored with the context's end kept (``continuation_span``);
         one whose context + ``search.room`` tokens does not fit is searched by ``search.rerun``,
-        which slides the window as it goes. The units' key holds ``search.params``.
+        which slides the window as it goes. The units' key holds ``search.params`` and the
+        window length (the items are whole contexts: what is cut depends on it).
         """
         from gpt2eval.engine.scoring import SpanScore
 
         items = [[list(ctx) or [self.loaded.start_id], list(cont)] for ctx, cont in items]
         self.note(search.describe(len(items)))
         records = self.runner.map(
-            "search", items, lambda unit: self._compute_search(unit, search), {**self._params(), **search.params},
+            "search", items, lambda unit: self._compute_search(unit, search), {**self._params(), **search.params,
+                                                                               "max_length": self.max_length},
             cost=lambda it: len(it[0]) + len(it[1]) - 1, weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
         )
         return [(SpanScore(r["nll"], r["greedy"]), search.result(r)) for r in records]

@@ -2,7 +2,7 @@
 context's KV cache (``past_key_values``).
 
 CBT's 10 candidates share a ~450-token context (20 sentences + the query up to the blank);
-LAMBADA's word search extends one context with a few short greedy branches. Scored as
+LAMBADA's stop-word search grows a few short branches after each context. Scored as
 independent rows, each continuation would rerun the whole context::
 
     prefix pass   INPUT:  c0  c1  c2  c3            (B, T) contexts, right-padded
@@ -23,15 +23,21 @@ rows unshared. Nothing here depends on which other contexts share a batch beyond
 
 The prefix pass can score continuations too (``continuations=``): each row is then
 ``context + continuation[:-1]``, run as the scorer runs a span (right-padded, no mask), and
-the cache holds the continuation's columns as well; a branch sees its context's columns only.
+LAMBADA's target is scored by this pass whatever search follows it. With ``room`` the pass
+writes its keys/values into buffers with that many free columns (``_Slots``).
 
-Branches (``Branches``, driven by ``grow``) grow from the contexts one token per step, all of a
-batch in one forward pass per step. Each layer's keys/values sit in one buffer with room for
-the branch's tokens, so a step writes only the new column (``DynamicCache`` would copy the
-whole cache to append it)::
+Branches (``Branches``, driven by ``grow``) grow from the contexts one token per step, every
+branch of a batch in one forward pass per step, the output layer at the fed token only. A
+step writes only the new column into the buffers (``DynamicCache`` would copy the whole
+cache to append it); the mask hides each row's padding and its continuation's columns::
 
-    buffer   [ c0 c1 c2 t0 | w0 w1 .. ]     context columns (cropped to the longest context
-    mask       1  1  1  0     1  1          of the branches), then each branch's own tokens
+    buffer   [ c0 c1 c2 t0  pad | w0 w1 .. ]    the pass's columns (a row of context c and
+    mask       1  1  1  0   0     1  1          continuation t0 t1), then the branch's tokens
+
+No copy of the context's cache is made for the first round of branches (one per context,
+in the pass's own buffers); a row is gathered into new buffers only when two branches that
+shared it part (a later rank of the word filter, the token filter leaving the greedy word),
+or when half the rows are over.
 """
 from __future__ import annotations
 
@@ -119,9 +125,9 @@ class SharedPrefix:
         """The top-``k`` next tokens after contexts ``rows``, most probable first: (N, k) on the CPU."""
         return self.last_logits[list(rows)].topk(k, dim=-1).indices.cpu()
 
-    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]], last_only: bool = False) -> torch.Tensor:
-        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``:
-        (R, M, V); with ``last_only``, after each suffix's last token only: (R, V)."""
+    @torch.inference_mode()  # the cache's tensors are inference tensors: outside the mode, gathering them is slow
+    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``: (R, M, V)."""
         assert self.supported and len(rows) == len(suffixes) and all(suffixes), "non-empty suffixes of known rows"
         from transformers.cache_utils import DynamicCache
 
@@ -135,19 +141,10 @@ class SharedPrefix:
         positions = n[:, None] + torch.arange(M)[None, :]  # (R, M) continue the context's positions
         ids = _right_padded(suffixes, M, self.pad_id)
         self.forward_tokens += ids.numel()
-        ends = [len(s) - 1 for s in suffixes]
-        keep = sorted(set(ends)) if last_only and self._keep else list(range(M))
-        extra = {"logits_to_keep": torch.as_tensor(keep, device=self.device)} if len(keep) < M else {}
-        with torch.inference_mode():
-            logits = self.model(
-                input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache}, **extra,
-            ).logits  # (R, P, V)
-        if not last_only:
-            return logits
-        column = {p: j for j, p in enumerate(keep)}
-        at = torch.as_tensor([column[e] for e in ends], device=self.device)
-        return logits[torch.arange(len(rows), device=self.device), at]  # (R, V)
+        return self.model(
+            input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache},
+        ).logits  # (R, M, V)
 
 
 def score_from_prefix(prefix: SharedPrefix, rows: Sequence[int], conts: Sequence[Sequence[int]]) -> list[SpanScore]:
