@@ -1,7 +1,7 @@
 """LAMBADA's stop-word search against its scoring pass, on the same passages, in one run.
 
     /work/venv-lambada/bin/python bench/lambada_search.py [--passages 24 --layers 12 --batch-size 4]
-        [--filters word,token] [--threads N] [--against c158c3b] [--reference] [--profile word|token]
+        [--filters word,token] [--threads N] [--repeats N] [--against c158c3b] [--reference] [--profile word|token]
 
 The first ``--passages`` of OpenAI's LAMBADA test set (``../shared/data/lambada``), the
 paper preset (openai format), through ``Lambada.evaluate`` (the task's own path, the same
@@ -11,9 +11,10 @@ The model is a random-init GPT-2 small architecture (``--layers`` of 768 wide, r
 vocabulary, seed 0): the cost does not depend on the weights, but a random model's words
 are not a trained model's (the word filter's rounds differ).
 
-``--against REV`` runs the same measurement on the tree at git revision REV (extracted to a
-temporary folder, laid out as installed), in a second process right after this one, and
-compares the predicted words passage by passage. ``--reference`` also runs the
+Each measurement runs in a fresh process. ``--against REV`` runs the same measurement on
+the tree at git revision REV (extracted to a temporary folder, laid out as installed); the
+trees alternate ``--repeats`` times, the best time of each kept, and the predicted words
+are compared passage by passage. ``--reference`` also runs the
 straightforward reference of each search here (``search.rerun``: every step reruns the
 growing sequence through ``LM.topk_next``) and compares. ``--profile`` prints the top
 operators (torch.profiler, self CPU time) of ``evaluate`` under that filter.
@@ -102,6 +103,18 @@ def tree_at(rev: str, into: Path) -> Path:
     return site
 
 
+def worker(args, site: Path | None, tmp: Path, extras: bool) -> dict:
+    """One measurement in a fresh process: this tree's (``site`` None) or the tree laid out at ``site``."""
+    result = tmp / "result.json"
+    argv = ["--passages", args.passages, "--layers", args.layers, "--batch-size", args.batch_size,
+            "--filters", ",".join(args.filters), "--worker", result]
+    argv += ["--threads", args.threads] if args.threads else []
+    argv += (["--reference"] if args.reference else []) + (["--profile", args.profile] if args.profile else []) if extras else []
+    env = {**os.environ, "PYTHONPATH": str(site)} if site else dict(os.environ)
+    subprocess.run([sys.executable, __file__, *map(str, argv)], check=True, env=env, cwd=tmp)
+    return json.loads(result.read_text())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--passages", type=int, default=24)
@@ -110,6 +123,7 @@ def main():
     ap.add_argument("--filters", default="word,token", type=lambda s: s.split(","))
     ap.add_argument("--against", help="a git revision to measure beside this tree")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    ap.add_argument("--repeats", type=int, default=1, help="interleaved repeats, best of each kept")
     ap.add_argument("--reference", action="store_true")
     ap.add_argument("--profile", choices=("word", "token"), help="profile evaluate under this filter")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -118,19 +132,20 @@ def main():
         Path(args.worker).write_text(json.dumps(measure(args)))
         return
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.2f}; "
-          f"GPT-2 small architecture, {args.layers} layers, random init; batch {args.batch_size}; "
+          f"GPT-2 small architecture, {args.layers} layers, random init; batch {args.batch_size}; best of {args.repeats}; "
           f"{args.passages} OpenAI LAMBADA passages, paper preset")
-    runs = {"this tree": measure(args)}
-    if args.against:
-        with tempfile.TemporaryDirectory() as tmp:
-            site = tree_at(args.against, Path(tmp))
-            result = Path(tmp) / "result.json"
-            argv = [a for a in sys.argv[1:] if a != "--reference"]
-            if args.profile:
-                argv = argv[: argv.index("--profile")] + argv[argv.index("--profile") + 2 :]
-            env = {**os.environ, "PYTHONPATH": str(site)}
-            subprocess.run([sys.executable, __file__, *argv, "--worker", str(result)], check=True, env=env, cwd=tmp)
-            runs[args.against] = json.loads(result.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"this tree": None}
+        if args.against:
+            trees[args.against] = tree_at(args.against, Path(tmp))
+        runs: dict = {}
+        for repeat in range(args.repeats):  # the trees alternate, each in its own process; best of each kept
+            for name, site in trees.items():
+                r = worker(args, site, Path(tmp), extras=repeat == 0 and site is None)
+                if name in runs:
+                    r["seconds"] = {k: min(v, runs[name]["seconds"][k]) for k, v in r["seconds"].items()}
+                    r = {**runs[name], "seconds": r["seconds"]}
+                runs[name] = r
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print("\n| tree | scoring pass (s) | " + " | ".join(f"{f} filter: search (s) | search / scoring" for f in args.filters) + " |")
     print("|---|---|" + "---|---|" * len(args.filters))
