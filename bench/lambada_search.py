@@ -57,6 +57,10 @@ def measure(args) -> dict:
     pairs = [task().encode(d, lm) for d in docs]
     out = {"gpt2eval": gpt2eval.__file__, "tasks": lambada.__file__, "threads": torch.get_num_threads(),
            "context_tokens": sum(len(c) for c, _ in pairs), "seconds": {}, "words": {}, "nll": {}}
+    # Warm-up: the first forward passes of a process pay for allocations and lazy set-up.
+    lm.score_continuations(pairs[: args.batch_size])
+    for f in args.filters:
+        task(stopword_filter=f).evaluate(docs[: args.batch_size], lm)
     start = time.perf_counter()
     scores = lm.score_continuations(pairs)
     out["seconds"]["scoring"] = time.perf_counter() - start
