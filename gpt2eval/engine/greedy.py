@@ -22,7 +22,7 @@ a round of steps.
 Two ways to take a step, same words up to float rounding: ``predict_words`` reruns each
 growing sequence whole through ``LM.topk_next`` (the window may slide, so it works for any
 context length; the reference); ``predict_words_cached`` feeds each branch one token a step
-from the context's KV cache (``gpt2eval.engine.prefix.grow``): a step costs one token per
+from the context's KV cache (``gpt2eval.engine.branches.grow``): a step costs one token per
 branch, every branch of a round in the same forward pass.
 
 ``WordSearch`` is the filter as a request of ``LM.score_and_search``: the target scored and
@@ -121,7 +121,7 @@ def predict_words_cached(prefix, tokenizer, first, accept: Callable[[str], bool]
     ``prefix.last_logits``). Needs each context + ``max_tokens - 1`` tokens to fit the window.
     A round holds up to as many branches as the prefix has contexts.
     """
-    from gpt2eval.engine.prefix import grow
+    from gpt2eval.engine.branches import grow
 
     rows = list(range(len(prefix.lengths))) if rows is None else list(rows)
     special = frozenset(tokenizer.all_special_ids)
@@ -161,7 +161,7 @@ def _rounds(first, complete, accept, cap: int = 1) -> list[WordPrediction]:
 
 
 def word_branch(tokenizer, special: frozenset, first: int, max_tokens: int):
-    """A branch for ``prefix.grow``: greedy tokens after ``first`` while they continue the
+    """A branch for ``branches.grow``: greedy tokens after ``first`` while they continue the
     word (``_grow``'s rules, one token at a time); returns the word's tokens."""
     tokens = [first]
     if first in special:

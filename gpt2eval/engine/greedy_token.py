@@ -90,7 +90,7 @@ def _stop_test(tokenizer, excluded: frozenset):
 
 
 def token_branch(first: list[int], is_stop, steps: int):
-    """A branch for ``prefix.grow``: ``first`` is the context's own top-k; each later step
+    """A branch for ``branches.grow``: ``first`` is the context's own top-k; each later step
     picks from the candidates after the last token. Returns the ``steps`` tokens."""
     tokens = [_pick(first, is_stop)]
     for _ in range(steps - 1):
@@ -126,7 +126,7 @@ class TokenSearch:
 
     def from_cache(self, prefix, rows: Sequence[int], tokenizer) -> list[dict]:
         from gpt2eval.engine.greedy import word_branch, _word
-        from gpt2eval.engine.prefix import grow
+        from gpt2eval.engine.branches import grow
 
         rows = list(rows)
         k = min(self.topk, len(tokenizer), prefix.last_logits.shape[-1])

@@ -239,7 +239,8 @@ class LM:
 
     def _compute_search(self, items: list, search) -> list[dict]:
         """One unit of ``score_and_search``, computed here (inside a unit: no other map)."""
-        from gpt2eval.engine.prefix import BRANCH_ROOM, SharedPrefix
+        from gpt2eval.engine.branches import BRANCH_ROOM
+        from gpt2eval.engine.prefix import SharedPrefix
         from gpt2eval.engine.scoring import continuation_span
 
         spans = [continuation_span(ctx, cont, self.max_length) for ctx, cont in items]
