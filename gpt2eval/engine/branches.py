@@ -15,13 +15,10 @@ or when half the rows are over.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator, Sequence
+from typing import Generator, Sequence
 
 import torch
 from transformers.cache_utils import DynamicLayer
-
-if TYPE_CHECKING:
-    from gpt2eval.engine.prefix import SharedPrefix
 
 # Columns a prefix pass keeps free for branches (``SharedPrefix(room=...)``). Fixed, so that the
 # pass, and so every score it gives, is the same whatever search follows; a search that needs
@@ -30,7 +27,8 @@ BRANCH_ROOM = 8
 
 
 class Branches:
-    """One branch per entry of ``rows`` (a context row of ``prefix``; a row may start several),
+    """One branch per entry of ``rows`` (a context row of ``prefix``, a ``prefix.SharedPrefix``
+    built with room; a row may start several),
     each fed one token per ``step`` after its context, with room for ``room`` tokens.
 
     Branches that have been fed the same tokens after the same context share a buffer row
@@ -44,7 +42,7 @@ class Branches:
     """
 
     @torch.inference_mode()
-    def __init__(self, prefix: SharedPrefix, rows: Sequence[int], room: int):
+    def __init__(self, prefix, rows: Sequence[int], room: int):
         assert prefix.supported and rows and room >= 1, "branches need a shared cache, some rows and room"
         from transformers.cache_utils import Cache
 
@@ -109,7 +107,7 @@ Branch = Generator[int, list, list]
 
 
 @torch.inference_mode()  # the cache's tensors are inference tensors: outside the mode, gathering them is slow
-def grow(prefix: SharedPrefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: int = 1) -> list[list]:
+def grow(prefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: int = 1) -> list[list]:
     """Run ``branches[i]`` from context row ``rows[i]`` until every one is over, all of them in
     one forward pass per step; each is sent its top-``k`` next tokens. Returns what each returned."""
     out: list = [None] * len(branches)
@@ -149,7 +147,7 @@ def slots_cache(model, room: int):
     return Cache(layers=[_Slots(room) for _ in layers])
 
 
-def _buffers(prefix: SharedPrefix) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _buffers(prefix) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Each layer's whole (B, H, C, D) keys and values, contiguous (so gathering rows is fast)."""
     if prefix.slots is not None:
         return [(layer.buffer_keys, layer.buffer_values) for layer in prefix.slots.layers]
