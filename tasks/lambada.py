@@ -26,6 +26,9 @@ punctuation only is the prediction (if none of the k is, the plain greedy word).
 ``token`` is cybertronai/bflm's rule (``gpt2eval.engine.greedy_token``: at each of
 ``--stopword-steps`` steps, default 6, the most probable token among the top 128, default
 ``--stopword-topk``, that is not a stop word).
+Whatever the filter, one pass per batch over context + target scores the target and keeps the
+context's KV cache, from which the filter's search runs (``LM.score_and_search``), so the
+perplexity and the token-level accuracies are bit-identical under ``word`` and ``token``.
 ``--stopwords``: ``nltk179`` (default), the 179-word English list of NLTK's stopwords
 corpus, shipped as ``gpt2eval/data/stopwords_en.txt``, or ``nltk127``, NLTK's older
 127-word list that bflm used (``stopwords_en_nltk127.txt``); the word filter matches
@@ -69,8 +72,8 @@ from importlib import resources
 from gpt2eval.data.files import parquet_files
 from gpt2eval.detokenizers import lambada as lambada_detokenizer
 from gpt2eval.errors import UsageError
-from gpt2eval.engine.greedy import predict_words
-from gpt2eval.engine.greedy_token import STEPS, first_word, token_filter_words
+from gpt2eval.engine.greedy import WordSearch
+from gpt2eval.engine.greedy_token import STEPS, TokenSearch, first_word
 from gpt2eval.engine.lm import LM
 from gpt2eval.engine.options import Option
 from gpt2eval.engine.stream import lines_of
@@ -202,29 +205,29 @@ class Lambada(Task):
         prefix = [lm.loaded.start_id] if fmt == "as-is" and lm.eos_prefix else []
         return prefix + lm.encode(d.extra["context"]), lm.encode(d.extra["continuation"])
 
-    def predictions(self, lm: LM, contexts: list) -> tuple[list[str], list[str], list[int]]:
-        """(greedy word, filtered word, 0) per context under ``--stopword-filter token``
-        (the ``word`` filter runs from the context's cache in ``evaluate``)."""
-        words = stopwords(self.option("stopwords"))[0]
-        greedy = [p.greedy for p in predict_words(lm, contexts, lambda w: True, 1, MAX_WORD_TOKENS)]
-        read = bflm_text if self.option("lambada_match") == "bert" else first_word
-        filtered = token_filter_words(lm, contexts, words, self.topk, self.option("stopword_steps"), read)
-        return greedy, filtered, [0] * len(contexts)
+    def search(self):
+        """The stop-word filter of this run, as a search of ``LM.score_and_search``."""
+        name = self.option("stopwords")
+        words, digest = stopwords(name)
+        if self.option("stopword_filter") == "word":
+            return WordSearch(lambda w: is_answer(w, words), self.topk, MAX_WORD_TOKENS, rule=f"word filter, stop words {name} {digest}")
+        return TokenSearch(words, self.topk, self.option("stopword_steps"), MAX_WORD_TOKENS, rule=f"stop words {name} {digest}")
 
     def evaluate(self, docs: list[Document], lm: LM) -> list[dict]:
         pairs = [self.encode(d, lm) for d in docs]
         contexts = [ctx or [lm.loaded.start_id] for ctx, _ in pairs]
-        if self.option("stopword_filter") == "word":
-            # One pass per context scores the target and feeds the word search from its KV cache.
-            words, digest = stopwords(self.option("stopwords"))
-            results = lm.score_and_predict_word([(ctx, cont) for ctx, (_, cont) in zip(contexts, pairs)],
-                                                lambda w: is_answer(w, words), self.topk, MAX_WORD_TOKENS,
-                                                rule=f"word filter, stop words {self.option('stopwords')} {digest}")
-            scores = [score for score, _ in results]
+        # One pass per batch scores the target, whatever the filter, and feeds the search from
+        # its KV cache: the scores are bit-identical under --stopword-filter word and token.
+        search = self.search()
+        results = lm.score_and_search([(ctx, cont) for ctx, (_, cont) in zip(contexts, pairs)], search)
+        scores = [score for score, _ in results]
+        if isinstance(search, WordSearch):
             greedy, filtered, ranks = ([getattr(p, a) for _, p in results] for a in ("greedy", "word", "rank"))
         else:
-            scores = lm.score_continuations(pairs)
-            greedy, filtered, ranks = self.predictions(lm, contexts)
+            read = bflm_text if self.option("lambada_match") == "bert" else first_word
+            greedy = [g for _, (g, _) in results]
+            filtered = [read(lm.tokenizer, tokens) for _, (_, tokens) in results]
+            ranks = [0] * len(results)
         if self.save_tokens:
             self.token_rows = self.target_rows(docs, pairs, contexts, scores, greedy, filtered, lm)
         sums, self._samples = [], []

@@ -154,10 +154,10 @@ class ScriptedLM:
     def score_continuations(self, pairs):
         return [self.scores[self.tokenizer.decode(cont).strip()] for _, cont in pairs]
 
-    def score_and_predict_word(self, items, accept, topk, max_tokens, rule=""):
-        """The combined request, as LM runs it when the context cache cannot be shared."""
-        preds = predict_words(self, [ctx for ctx, _ in items], accept, topk, max_tokens)
-        return list(zip(self.score_continuations(items), preds))
+    def score_and_search(self, items, search):
+        """The combined request, as LM runs it when the search cannot start from the cache."""
+        results = [search.result(r) for r in search.rerun(self, [ctx for ctx, _ in items])]
+        return list(zip(self.score_continuations(items), results))
 
 
 SCRIPT = {

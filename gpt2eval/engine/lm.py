@@ -175,7 +175,7 @@ class LM:
 
         items = [[list(ctx) or [self.loaded.start_id], [list(c) for c in conts]] for ctx, conts in items]
         records = self.runner.map(
-            "shared", items, self._compute_shared, self._params(), cost=lambda it: len(it[0]) + sum(map(len, it[1])),
+            "shared", items, self._compute_shared, {**self._params(), "max_length": self.max_length}, cost=lambda it: len(it[0]) + sum(map(len, it[1])),
             weight=lambda it: sum(map(len, it[1])), multiple=self.scorer.batch_size,
         )
         out = []
@@ -212,69 +212,70 @@ class LM:
             for row in out
         ]
 
-    def score_and_predict_word(
-        self, items: Sequence[tuple[Sequence[int], Sequence[int]]], accept, topk: int, max_tokens: int, rule: str
-    ) -> list[tuple[SpanScore, WordPrediction]]:
-        """log p(continuation | context) and the filtered greedy next word after the context
-        (``gpt2eval.engine.greedy``), from one pass over each context: the word search's steps run
-        from the context's KV cache.
+    def score_and_search(self, items: Sequence[tuple[Sequence[int], Sequence[int]]], search) -> list[tuple[SpanScore, object]]:
+        """log p(continuation | context) and a search after the context (``search``: a
+        ``greedy.WordSearch`` or ``greedy_token.TokenSearch``), from one pass per batch over
+        context + continuation: the search's steps run from that pass's KV cache.
 
-        Items are independent: one ``(context, continuation)`` in, one (score, prediction)
-        out; the result does not depend on which items share its batch beyond float
-        rounding (which can flip a greedy argmax only at a near tie). It depends on
-        ``accept``, ``topk`` and ``max_tokens``, the task's protocol options; ``rule`` names
-        what ``accept`` accepts (e.g. the stop-word list), since it is part of the work
-        units' cache key (kind ``word``: cached, and shared out over torchrun ranks passage
-        by passage). An item whose context + word does not fit the window is run as
-        ``score_continuations`` + ``predict_words``, which slide the window as they go.
+        The scores do not depend on the search: the units (kind ``search``) are cut, and their
+        items batched, by the scored length alone, and every item is scored by the same pass
+        (``prefix.SharedPrefix`` with continuations), so two searches give bit-identical
+        scores. Items are independent: one ``(context, continuation)`` in, one (score, result)
+        out; a result depends on which items share its batch only through float rounding
+        (which can flip a greedy argmax at a near tie). An item whose context + continuation
+        does not fit the window is scored with the context's end kept (``continuation_span``);
+        one whose context + ``search.room`` tokens does not fit is searched by ``search.rerun``,
+        which slides the window as it goes. The units' key holds ``search.params`` and the
+        window length (the items are whole contexts: what is cut depends on it).
         """
-        from gpt2eval.engine.greedy import WordPrediction
         from gpt2eval.engine.scoring import SpanScore
 
         items = [[list(ctx) or [self.loaded.start_id], list(cont)] for ctx, cont in items]
-        self.note(f"stop-word filter: top-{topk} first tokens after {len(items):,} contexts, greedy words from each context's cache")
+        self.note(search.describe(len(items)))
         records = self.runner.map(
-            "word", items, lambda unit: self._compute_word(unit, accept, topk, max_tokens),
-            {**self._params(), "rule": rule, "topk": topk, "max_tokens": max_tokens},
-            cost=lambda it: len(it[0]) + max_tokens, weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
+            "search", items, lambda unit: self._compute_search(unit, search), {**self._params(), **search.params,
+                                                                               "max_length": self.max_length},
+            cost=lambda it: len(it[0]) + len(it[1]) - 1, weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
         )
-        return [
-            (SpanScore(r["nll"], r["greedy"]),
-             WordPrediction(_text(r["greedy_word"]), _text(r["word"]), int(r["rank"][0])))
-            for r in records
-        ]
+        return [(SpanScore(r["nll"], r["greedy"]), search.result(r)) for r in records]
 
-    def _compute_word(self, items: list, accept, topk: int, max_tokens: int) -> list[dict]:
-        """One unit of ``score_and_predict_word``, computed here (inside a unit: no other map)."""
-        import numpy as np
+    def score_and_predict_word(
+        self, items: Sequence[tuple[Sequence[int], Sequence[int]]], accept, topk: int, max_tokens: int, rule: str
+    ) -> list[tuple[SpanScore, WordPrediction]]:
+        """``score_and_search`` with the word filter (``greedy.WordSearch``)."""
+        from gpt2eval.engine.greedy import WordSearch
 
-        from gpt2eval.engine.greedy import predict_words, predict_words_cached
-        from gpt2eval.engine.prefix import score_from_prefix
+        return self.score_and_search(items, WordSearch(accept, topk, max_tokens, rule))
+
+    def _compute_search(self, items: list, search) -> list[dict]:
+        """One unit of ``score_and_search``, computed here (inside a unit: no other map)."""
+        from gpt2eval.engine.branches import BRANCH_ROOM
+        from gpt2eval.engine.prefix import SharedPrefix
         from gpt2eval.engine.scoring import continuation_span
 
-        fits = [len(ctx) + max(len(cont), max_tokens) - 1 <= self.max_length for ctx, cont in items]
-        k = min(topk, len(self.tokenizer))
+        spans = [continuation_span(ctx, cont, self.max_length) for ctx, cont in items]
+        # What each pass row feeds before its continuation: the context, or its end if cut.
+        kept = [list(s.input_ids[: len(s.input_ids) - len(cont) + 1]) for s, (_, cont) in zip(spans, items)]
+        order = sorted(range(len(items)), key=lambda i: -len(spans[i].input_ids))
+        bs = self.scorer.batch_size
         out: list = [None] * len(items)
-        for idx, prefix in self._prefixes([i for i, ok in enumerate(fits) if ok], [ctx for ctx, _ in items]):
-            if prefix is None:
-                fits = [ok and i not in idx for i, ok in enumerate(fits)]
-                continue
-            scores = score_from_prefix(prefix, range(len(idx)), [items[i][1] for i in idx])
-            first = prefix.last_logits.topk(min(k, prefix.last_logits.shape[-1]), dim=-1).indices.cpu()  # (B, k)
-            preds = predict_words_cached(prefix, self.tokenizer, first, accept, max_tokens)
-            for i, score, pred in zip(idx, scores, preds):
-                out[i] = (score, pred)
-        rest = [i for i, ok in enumerate(fits) if not ok]
-        if rest:
-            scores = self.scorer.score([continuation_span(items[i][0], items[i][1], self.max_length) for i in rest])
-            preds = predict_words(_Direct(self), [items[i][0] for i in rest], accept, topk, max_tokens)
-            for i, score, pred in zip(rest, scores, preds):
-                out[i] = (score, pred)
-        return [
-            {"nll": score.nll, "greedy": score.greedy, "greedy_word": _bytes(pred.greedy), "word": _bytes(pred.word),
-             "rank": np.array([pred.rank], dtype=np.int64)}
-            for score, pred in out
-        ]
+        rest = []
+        for lo in range(0, len(order), bs):
+            batch = order[lo : lo + bs]
+            prefix = SharedPrefix(self.loaded.model, [kept[i] for i in batch], self.scorer.pad_id, [items[i][1] for i in batch],
+                                  room=BRANCH_ROOM)
+            cached = [b for b, i in enumerate(batch) if prefix.supported and len(kept[i]) == len(items[i][0])
+                      and len(items[i][0]) + search.room <= self.max_length]
+            found = dict(zip(cached, search.from_cache(prefix, cached, self.tokenizer))) if cached else {}
+            self._prefix_tokens += prefix.forward_tokens  # the pass and the search's steps
+            for b, i in enumerate(batch):
+                score = prefix.scores[b]
+                out[i] = {"nll": score.nll, "greedy": score.greedy, **found.get(b, {})}
+                if b not in found:
+                    rest.append(i)
+        for i, rec in zip(rest, search.rerun(_Direct(self), [items[i][0] for i in rest]) if rest else []):
+            out[i].update(rec)
+        return out
 
     def _prefixes(self, idx: list[int], contexts: Sequence[Sequence[int]]):
         """(indices, SharedPrefix) per batch of ``batch_size`` contexts, longest first; the
@@ -343,16 +344,6 @@ def encode_plain(backend, text: str):
         return backend.encode(text, add_special_tokens=False)
     finally:
         backend.encode_special_tokens = saved
-
-
-def _bytes(text: str):
-    import numpy as np
-
-    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-
-
-def _text(data) -> str:
-    return bytes(data).decode("utf-8")
 
 
 class _Direct:

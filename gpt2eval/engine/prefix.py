@@ -2,7 +2,7 @@
 context's KV cache (``past_key_values``).
 
 CBT's 10 candidates share a ~450-token context (20 sentences + the query up to the blank);
-LAMBADA's word search extends one context with a few short greedy branches. Scored as
+LAMBADA's stop-word search grows a few short branches after each context. Scored as
 independent rows, each continuation would rerun the whole context::
 
     prefix pass   INPUT:  c0  c1  c2  c3            (B, T) contexts, right-padded
@@ -20,6 +20,12 @@ tokens, so a question with a context of n tokens and 10 continuations of m token
 Only full-attention ``DynamicCache`` layers are copied; ``supports_cache`` says when a
 model's cache is something else (sliding windows, offloading), and callers then score the
 rows unshared. Nothing here depends on which other contexts share a batch beyond rounding.
+
+The prefix pass can score continuations too (``continuations=``): each row is then
+``context + continuation[:-1]``, run as the scorer runs a span (right-padded, no mask), and
+LAMBADA's target is scored by this pass whatever search follows it. With ``room`` the pass
+writes its keys/values into buffers with that many free columns, from which branches grow
+one token per step (``gpt2eval.engine.branches``).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from typing import Sequence
 
 import torch
 
+from gpt2eval.engine.branches import slots_cache
 from gpt2eval.engine.scoring import SpanScore, _nll
 
 
@@ -50,37 +57,59 @@ class SharedPrefix:
     extend any row. (The model's KV cache, in memory for one batch: not the work-unit
     store on disk, ``store.WorkUnitStore``.)"""
 
-    def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int):
+    def __init__(self, model, contexts: Sequence[Sequence[int]], pad_id: int,
+                 continuations: Sequence[Sequence[int]] | None = None, room: int = 0):
         assert all(len(c) >= 1 for c in contexts), "empty context: prefix it with <|endoftext|>"
+        assert continuations is None or all(continuations), "empty continuation"
         self.model = model
         self.device = next(model.parameters()).device
         self.lengths = [len(c) for c in contexts]
-        self.T = max(self.lengths)
+        conts = [[]] * len(contexts) if continuations is None else [list(x) for x in continuations]
+        rows = [list(c) + x[:-1] for c, x in zip(contexts, conts)]  # a continuation's last token is never fed
+        self.T = max(len(r) for r in rows)
         self.pad_id = pad_id
         self._arg = _cache_arg(model)
-        ids = _right_padded(contexts, self.T, pad_id)
+        ids = _right_padded(rows, self.T, pad_id)
         self.forward_tokens = ids.numel()  # input positions run, padding included
-        last = sorted({n - 1 for n in self.lengths})
+        # Logits at each context's end and at its continuation's positions, contiguous per row.
+        wanted = sorted({p for n, x in zip(self.lengths, conts) for p in range(n - 1, n - 1 + max(1, len(x)))})
         extra = {}
         self._keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-        if self._keep:
-            extra["logits_to_keep"] = torch.as_tensor(last, device=self.device)  # output layer at the ends only
+        if self._keep and len(wanted) < self.T:
+            extra["logits_to_keep"] = torch.as_tensor(wanted, device=self.device)  # output layer there only
         else:
-            last = list(range(self.T))
+            wanted = list(range(self.T))
+        # With room for branches, the pass writes its keys/values into buffers they can grow in.
+        self.slots = slots_cache(model, room) if room else None
+        if self.slots is not None:
+            extra[self._arg] = self.slots
         with torch.inference_mode():
             out = self.model(input_ids=ids.to(self.device), use_cache=True, **extra)
-        self.kv = _layers(out["cache"] if "cache" in out else out["past_key_values"])
-        column = {p: j for j, p in enumerate(last)}
+        if self.slots is not None:
+            self.kv = [(layer.keys, layer.values) for layer in self.slots.layers]
+        else:
+            self.kv = _layers(out["cache"] if "cache" in out else out["past_key_values"])
+        column = {p: j for j, p in enumerate(wanted)}
         at = torch.as_tensor([column[n - 1] for n in self.lengths], device=self.device)
         self.last_logits = out.logits[torch.arange(len(contexts), device=self.device), at].float()  # (B, V)
+        # log p(continuation | context) per row, from the same pass: (m, V) logits per row.
+        self.scores = None if continuations is None else [
+            _nll(out.logits[b, column[n - 1] : column[n - 1] + len(x)], torch.as_tensor(x, device=self.device))
+            for b, (n, x) in enumerate(zip(self.lengths, conts))
+        ]
 
     @property
     def supported(self) -> bool:
         return self.kv is not None
 
-    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]], last_only: bool = False) -> torch.Tensor:
-        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``:
-        (R, M, V); with ``last_only``, after each suffix's last token only: (R, V)."""
+    @torch.inference_mode()
+    def first_tokens(self, rows: Sequence[int], k: int) -> torch.Tensor:
+        """The top-``k`` next tokens after contexts ``rows``, most probable first: (N, k) on the CPU."""
+        return self.last_logits[list(rows)].topk(k, dim=-1).indices.cpu()
+
+    @torch.inference_mode()  # the cache's tensors are inference tensors: outside the mode, gathering them is slow
+    def extend(self, rows: Sequence[int], suffixes: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Logits after every suffix token, ``suffixes[i]`` continuing context ``rows[i]``: (R, M, V)."""
         assert self.supported and len(rows) == len(suffixes) and all(suffixes), "non-empty suffixes of known rows"
         from transformers.cache_utils import DynamicCache
 
@@ -94,19 +123,10 @@ class SharedPrefix:
         positions = n[:, None] + torch.arange(M)[None, :]  # (R, M) continue the context's positions
         ids = _right_padded(suffixes, M, self.pad_id)
         self.forward_tokens += ids.numel()
-        ends = [len(s) - 1 for s in suffixes]
-        keep = sorted(set(ends)) if last_only and self._keep else list(range(M))
-        extra = {"logits_to_keep": torch.as_tensor(keep, device=self.device)} if len(keep) < M else {}
-        with torch.inference_mode():
-            logits = self.model(
-                input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache}, **extra,
-            ).logits  # (R, P, V)
-        if not last_only:
-            return logits
-        column = {p: j for j, p in enumerate(keep)}
-        at = torch.as_tensor([column[e] for e in ends], device=self.device)
-        return logits[torch.arange(len(rows), device=self.device), at]  # (R, V)
+        return self.model(
+            input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device), use_cache=False, **{self._arg: cache},
+        ).logits  # (R, M, V)
 
 
 def score_from_prefix(prefix: SharedPrefix, rows: Sequence[int], conts: Sequence[Sequence[int]]) -> list[SpanScore]:

@@ -46,7 +46,7 @@ FORMAT = 1  # bump when the meaning of stored records changes
 
 
 # What the progress bar calls each request kind: "ptb scoring: 4,000/10,000 tokens ...".
-PHASES = {"spans": "scoring", "shared": "scoring", "word": "scoring", "topk": "next-word search",
+PHASES = {"spans": "scoring", "shared": "scoring", "search": "scoring", "topk": "next-word search",
           "logits": "next-token logits"}
 
 
