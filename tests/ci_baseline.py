@@ -49,13 +49,24 @@ def synthetic_splits(shared: Path, work: Path) -> None:
     (work / "text8.test").write_bytes((text * (SPLIT // len(text) + 1))[:SPLIT].encode("ascii"))
 
 
-def generate(out: Path, shared: Path = SHARED_DATA, tasks: list[str] | None = None) -> list[Path]:
-    """Run every task of ``RUNS`` (or only ``tasks``) into ``out/<task>.json``."""
+MODEL_NAME = "tiny-gpt2-seed0"  # the folder's name is the result's model name
+
+
+def save_model(path: Path) -> Path:
+    """The baseline's model (``path`` must end in ``MODEL_NAME``)."""
+    assert path.name == MODEL_NAME, path
+    return save_tiny_gpt2(path, seed=0)
+
+
+def generate(out: Path, shared: Path = SHARED_DATA, tasks: list[str] | None = None, model: Path | None = None) -> list[Path]:
+    """Run every task of ``RUNS`` (or only ``tasks``) into ``out/<task>.json``, with the model
+    ``save_model`` writes (``model``: one it already wrote)."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        model = save_tiny_gpt2(work / "tiny-gpt2-seed0", seed=0)
-        synthetic_splits(shared, work)
+        model = model or save_model(work / MODEL_NAME)
+        if any(task in ("enwik8", "text8") for task, _ in RUNS if tasks is None or task in tasks):
+            synthetic_splits(shared, work)
         written = []
         for task, extra in RUNS:
             if tasks is not None and task not in tasks:
