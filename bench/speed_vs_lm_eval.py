@@ -11,7 +11,10 @@ round r + 1) and the best of ``--repeats`` counts, so load from other processes 
 of them alike. Part 1 is S = L (disjoint windows: what lm-eval's ``loglikelihood_rolling``
 computes); part 2 is S = L/4 against the recipe, which runs the output layer everywhere.
 Every variant's total NLL is printed: the harnesses must agree on what they compute.
-Part 3 is peak memory per batch size (``bench/peak_rss.py``, each batch size in its own
+The process keeps large freed buffers in its heap from the start
+(``gpt2eval.engine.allocator``, what gpt2eval's scorer does on a CPU), so every variant,
+the peers' included, runs on the same allocator; ``bench/cpu_allocator.py`` shows what it
+changes. Part 3 is peak memory per batch size (``bench/peak_rss.py``, each batch size in its own
 process, against the model's own forward pass with no logits); ``--memory-layers 0`` skips it.
 """
 import argparse
@@ -104,6 +107,9 @@ def main():
     ap.add_argument("--memory-layers", type=int, default=12, help="layers of the model part 3 measures; 0 skips it")
     ap.add_argument("--memory-windows", type=int, default=8)
     args = ap.parse_args()
+    from gpt2eval.engine.allocator import keep_large_buffers
+
+    allocator = keep_large_buffers() if args.device == "cpu" else "device"
     tok = gpt2_tokenizer()
     model = gpt2_small(args.device)
     loaded = LoadedModel(model, tok, model.device, torch.float32, 1024, sum(p.numel() for p in model.parameters()))
@@ -113,7 +119,8 @@ def main():
     text = tok.decode(ids[1:])
     n = len(ids) - 1
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"device {args.device}; GPT-2 small random init; {n} WikiText-2 raw tokens; best of {args.repeats}, interleaved")
+          f"device {args.device}; GPT-2 small random init; {n} WikiText-2 raw tokens; best of {args.repeats}, interleaved; "
+          f"CPU allocator for every variant: {allocator}")
     variants = {"bare forward passes, batch 1": (lambda: bare(model, ids, L, L), n)}
     for b in (1, 4, 8):
         variants[f"gpt2eval, batch {b}"] = (lambda b=b: ours(loaded, ids, L, L, b), n)

@@ -68,10 +68,12 @@ class LM:
     @property
     def engine(self) -> dict:
         """How the model ran, where the protocol leaves a choice (``config.engine``): the
-        output layer's path (``head.py``: "chunked", or "full" for a model it cannot vouch for)
-        and, under ``--batch-size auto`` on a CPU, the probe's tokens/s per batch size."""
+        output layer's path (``head.py``: "chunked", or "full" for a model it cannot vouch for),
+        on a CPU the allocator's settings (``allocator.py``) and, under ``--batch-size auto``,
+        the probe's tokens/s per batch size."""
+        cpu = {"cpu_allocator": self.scorer.cpu_allocator} if self.scorer.cpu_allocator else {}
         probe = {"batch_probe": self.batch_probe} if self.batch_probe else {}
-        return {"output_head": self.scorer.head.path, **probe}
+        return {"output_head": self.scorer.head.path, **cpu, **probe}
 
     def note(self, text: str) -> None:
         """Announce a phase the progress bar does not count (e.g. LAMBADA's stop-word search)."""

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from gpt2eval.engine.allocator import keep_large_buffers
 from gpt2eval.engine.head import OutputHead
 from gpt2eval.engine.windows import rolling_windows
 
@@ -65,6 +66,9 @@ class Scorer:
         self.logits_to_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
         # The output layer a chunk of scored positions at a time, where faithful (head.py).
         self.head = OutputHead(model)
+        # On a CPU, freed activations are reused from the heap, not unmapped (allocator.py):
+        # without it a batch's tensors above 32 MiB fault in fresh pages on every op.
+        self.cpu_allocator = keep_large_buffers() if self.device.type == "cpu" else None
 
     def score(self, spans: Sequence[Span]) -> list[SpanScore]:
         # Longest first: similar lengths share a batch, and an OOM shows up on batch one.
