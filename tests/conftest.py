@@ -131,9 +131,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {f"{item.path.name}::{item.originalname}", f"{item.path.name}::{item.name}"} & SLOW:
             item.add_marker(pytest.mark.slow)
-    # The long tests first (a stable sort: the same order in every pytest-xdist worker), so
-    # that the workers finish together instead of one running a long test at the end.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    # The files with long tests first (a stable sort: the same order in every pytest-xdist
+    # worker), so that the workers finish together instead of one running a long test at
+    # the end. A file's tests stay together: its module fixtures (the peer checks' model and
+    # runs) are built once, not again each time the worker comes back to the file.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def pytest_configure(config):

@@ -28,6 +28,15 @@ from memorising import LEARNT, LONG, OTHER_ANSWER, UNSEEN, write_peer_file
 # are built once, and the other workers never wait for the model to train.
 pytestmark = pytest.mark.xdist_group("peers")
 
+
+
+def test_this_files_tests_share_one_worker(request):
+    """Under ``--dist loadgroup`` (the Makefile's), pytest-xdist groups tests by a suffix it
+    adds to their ids; with pytest 9.2 it could not, and ignored the groups without a word."""
+    if getattr(request.config.option, "loadgroup", False):  # set in a pytest-xdist worker
+        assert request.node.nodeid.endswith("@peers"), f"{request.node.nodeid}: pytest-xdist's loadgroup is not grouping"
+
+
 BERT_NEVER_SPLIT = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"]  # pytorch_pretrained_bert's, which bflm ran
 
 

@@ -8,7 +8,8 @@ the chunked output layer (``head.py``) a row costs its activations only, not its
 logits, so the start is reached on far smaller devices than before.
 
 On a CPU, memory is rarely the limit and a larger batch is not always faster (2 cores are
-busy at batch 1; a larger batch's activations fall out of cache): ``probe_batch_size``
+busy at batch 1 on long windows; with the allocator kept, ``allocator.py``, a batch of long
+windows runs at batch 1's speed, and short rows gain from batching): ``probe_batch_size``
 times batches of 1, 2, 4, 8 windows (``PROBE``) of up to ``PROBE_TOKENS`` tokens, stops
 at the first size that is not ``GAIN`` faster than the best so far, and keeps the best.
 
