@@ -14,12 +14,16 @@ on 2 EPYC cores, the model body alone (12 layers, 8 windows of 1,024 tokens):
 
 ``keep_large_buffers`` raises the mmap threshold and the trim threshold (``mallopt``) so
 freed activations go back to the heap and are reused by the next op, as a caching
-allocator does. Memory is not added: the peak is what it was; memory freed after the peak
-stays with the process (up to ``THRESHOLD``) rather than going back to the system. Numbers
-do not change: only where a buffer comes from does. The same fix is why the PyTorch CPU
-tuning guides recommend jemalloc or tcmalloc; a user who preloads one of those, or sets
-glibc's malloc variables, keeps their choice, and the result records what ran
-(``config.engine.cpu_allocator``).
+allocator does. Numbers do not change: only where a buffer comes from does. Memory does:
+what is freed stays with the process (up to ``THRESHOLD`` at the heap's top) instead of
+going back to the system, and rows of varied shapes leave holes in the heap that a larger
+request cannot use. Scoring a stream at batch 8 peaks no higher than before
+(bench/RESULTS.md); 120 random batches of 1-8 rows of 16-1,024 tokens through a 4-layer
+GPT-2 peaked at 1,731 MiB instead of 1,266, in 0.80x the time (bench/cpu_allocator.py
+--varied). The same fix is why the
+PyTorch CPU tuning guides recommend jemalloc or tcmalloc. A user who preloads one of those,
+sets glibc's malloc variables, or sets ``GPT2EVAL_CPU_ALLOCATOR=system`` keeps the system's
+behaviour, and the result records what ran (``config.engine.cpu_allocator``).
 """
 from __future__ import annotations
 
@@ -46,6 +50,8 @@ def keep_large_buffers() -> str:
 
 
 def _set() -> str:
+    if os.environ.get("GPT2EVAL_CPU_ALLOCATOR", "kept") == "system":
+        return "system default (GPT2EVAL_CPU_ALLOCATOR=system)"
     preload = os.environ.get("LD_PRELOAD", "")
     if preload:
         return f"LD_PRELOAD={preload} (left as set)"
