@@ -5,6 +5,7 @@ whole of Table 3 for gpt2-large from those figures.
     .venv/bin/python bench/gpu_mfu.py                      # on a CUDA GPU: ~250k tokens per row
     .venv/bin/python bench/gpu_mfu.py --tiny --device cpu  # a 2-layer model: checks the script runs
     .venv/bin/python bench/gpu_mfu.py --fit                # + the largest batch of 1,024-token windows that fits
+    .venv/bin/python bench/gpu_mfu.py --estimate-fit 141   # no GPU: that batch estimated from CPU memory
 
 Random-init weights (36 layers, 1280 dims, 20 heads, the real 50,257 vocabulary): a
 forward pass costs the same whatever the weights. The stream is WikiText-2's raw test text
@@ -18,6 +19,15 @@ position that fits, halving from ``--fit-start`` on out-of-memory
 (``engine.autobatch.find_batch_size``, what ``--batch-size auto`` does from 512), with the
 peak memory of that batch. With the chunked output layer (``engine/head.py``) a row costs
 its activations, not its (1,024 x 50,257) logits (196 MiB in float32).
+
+``--estimate-fit GIB`` (no GPU needed): what one 1,024-token window adds to the peak memory of
+the model body's forward (what the chunked output layer runs before its chunks), measured
+on the CPU as the peak RSS at 1 and 5 windows in two fresh processes (glibc's default
+allocator, so freed memory goes back and RSS follows what is live), and from it the largest
+batch that would fit in GIB of device memory beside the weights and one
+``LOGSOFTMAX_BYTES`` chunk of the output layer. The tensors are the ones a GPU allocates; its
+kernels' workspaces and the CUDA context (~0.5 GiB) are not counted, so ``--fit`` on the
+device is the measurement, this the plan.
 """
 import argparse
 import time
@@ -102,6 +112,56 @@ def fit(config, dtype, device, start: int) -> tuple[int, float, str]:
     return size, peak, path
 
 
+ESTIMATE_CHILD = r"""
+import json, resource, sys
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+layers, dims, heads, batch = map(int, sys.argv[1:5])
+config = GPT2Config(n_layer=layers, n_embd=dims, n_head=heads)
+torch.manual_seed(0)
+model = GPT2LMHeadModel(config).eval()
+ids = torch.full((batch, config.n_positions), config.eos_token_id)
+with torch.inference_mode():
+    model.transformer(input_ids=ids[:1], use_cache=False)  # first-call allocations
+    model.transformer(input_ids=ids, use_cache=False)  # the body, as the chunked output layer runs it
+print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "weights_bytes": sum(p.numel() * 4 for p in model.parameters())}))
+"""
+
+
+def estimate_fit(config, device_gib: float) -> None:
+    """The per-window memory of scoring full windows, on the CPU; the batch that GIB would hold."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from gpt2eval.engine.scoring import LOGSOFTMAX_BYTES
+
+    env = {**os.environ, "GPT2EVAL_CPU_ALLOCATOR": "system"}
+    got = {}
+    for batch in (1, 5):
+        args = [str(config.n_layer), str(config.n_embd), str(config.n_head), str(batch)]
+        out = subprocess.run([sys.executable, "-c", ESTIMATE_CHILD, *args], env=env, capture_output=True, text=True, check=True)
+        got[batch] = json.loads(out.stdout.strip().splitlines()[-1])
+    per_window = (got[5]["peak_kib"] - got[1]["peak_kib"]) * 1024 / 4
+    if per_window <= 2**20:
+        print(f"peak RSS {got[1]['peak_kib'] // 1024} MiB at 1 window, {got[5]['peak_kib'] // 1024} at 5: a window's "
+              "memory is below what RSS resolves on this model; nothing to estimate")
+        return
+    weights = got[1]["weights_bytes"]
+    free = device_gib * 2**30 - weights - LOGSOFTMAX_BYTES
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; estimate on the CPU, float32, {config.n_layer} layers x "
+          f"{config.n_embd} dims; the body's forward (the output layer: one {LOGSOFTMAX_BYTES >> 20} MiB chunk on a GPU)")
+    print("| body peak RSS, 1 window (MiB) | 5 windows (MiB) | per window (MiB) | weights (GiB) | device (GiB) "
+          "| estimated largest batch of 1,024-token windows |\n|---|---|---|---|---|---|")
+    print(f"| {got[1]['peak_kib'] / 1024:.0f} | {got[5]['peak_kib'] / 1024:.0f} | {per_window / 2**20:.0f} | "
+          f"{weights / 2**30:.2f} | {device_gib:g} | ~{int(free // per_window)} (bfloat16: about twice) |")
+    logits = config.n_positions * config.vocab_size * 4
+    print(f"\nWith the (B, 1,024, 50,257) float32 logits a window would add {logits / 2**20:.0f} MiB more: "
+          f"~{int(free // (per_window + logits))} windows. Measure on the device: bench/gpu_mfu.py --fit.")
+
+
 def lm_tokens_per_s(seconds, ids, stride, L):
     from gpt2eval.engine.scoring import stream_spans
 
@@ -119,6 +179,8 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="2 layers, 64 dims, 4,000 tokens: a quick check on a CPU")
     ap.add_argument("--fit", action="store_true", help="also the largest batch of full windows that fits, per dtype")
     ap.add_argument("--fit-start", type=int, default=4096)
+    ap.add_argument("--estimate-fit", type=float, metavar="GIB",
+                    help="only estimate, on the CPU, the largest batch that GIB of device memory holds (H200: 141)")
     args = ap.parse_args()
     from transformers import GPT2Config
 
@@ -126,6 +188,9 @@ def main():
         config, args.tokens = GPT2Config(n_layer=2, n_embd=64, n_head=4), min(args.tokens, 4_000)
     else:
         config = GPT2Config(n_layer=36, n_embd=1280, n_head=20)  # gpt2-large
+    if args.estimate_fit:
+        estimate_fit(config, args.estimate_fit)
+        return
     device_name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
     dtypes = args.dtypes.split(",")
     peak = {d: args.peak_tflops * 1e12 for d in dtypes} if args.peak_tflops else {d: peak_flops(device_name, d) for d in dtypes}
