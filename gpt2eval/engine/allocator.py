@@ -35,7 +35,6 @@ import platform
 THRESHOLD = 2**30  # 1 GiB: above any activation of a batch of 8 windows of gpt2-xl (210 MiB)
 M_TRIM_THRESHOLD = -1  # glibc malloc.h
 M_MMAP_THRESHOLD = -3
-USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES")
 
 _state: str | None = None
 
@@ -57,7 +56,9 @@ def _set() -> str:
         return f"LD_PRELOAD={preload} (left as set)"
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return "system default"
-    mine = [name for name in USER_SETTINGS if os.environ.get(name)]
+    # glibc's malloc variables (MALLOC_MMAP_THRESHOLD_, MALLOC_ARENA_MAX, ...) or malloc tunables.
+    mine = sorted(name for name, value in os.environ.items()
+                  if name.startswith("MALLOC_") or (name == "GLIBC_TUNABLES" and "glibc.malloc." in value))
     if mine:
         return "glibc, " + ", ".join(f"{name}={os.environ[name]}" for name in mine) + " (left as set)"
     try:
