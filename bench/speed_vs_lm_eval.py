@@ -1,7 +1,7 @@
 """Tokens/s of gpt2eval against bare forward passes, lm-eval and the transformers docs recipe,
 on the same model object and the same text, side by side in one process.
 
-    .venv/bin/pip install 'lm-eval==0.4.*'      # beside the project, for this benchmark only
+    .venv/bin/pip install 'lm-eval==0.4.*' accelerate   # beside the project, for this benchmark only
     .venv/bin/python bench/speed_vs_lm_eval.py  [--tokens 4095 --repeats 3 --stride-tokens 2047]
 
 The model is a random-init GPT-2 small architecture (12 layers, 768 dims, the real 50,257

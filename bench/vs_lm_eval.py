@@ -14,7 +14,7 @@ how many documents (passages, pages) are the same text on both sides, in order; 
 largest relative difference of a document's log-likelihood; and each metric side by side
 (target: documents all identical, relative differences <= 1e-6). Exit 1 otherwise.
 
-Needs ``lm_eval`` importable (``pip install 'lm-eval==0.4.*'`` into your own environment;
+Needs ``lm_eval`` importable (``pip install 'lm-eval==0.4.*' accelerate`` into your own environment;
 not a gpt2eval dependency) and its two datasets: the hub once, or the HF cache with
 ``HF_DATASETS_OFFLINE=1``.
 
@@ -92,7 +92,7 @@ def main_(argv=None) -> int:
     try:
         import lm_eval  # noqa: F401
     except ImportError:
-        print("lm_eval is not installed: pip install 'lm-eval==0.4.*' into your own environment first", file=sys.stderr)
+        print("lm_eval is not installed: pip install 'lm-eval==0.4.*' accelerate into your own environment first", file=sys.stderr)
         return 2
     limits = {"lambada_openai": args.limit_lambada, "wikitext": args.limit_pages}
     data_dir = args.data_dir if str(args.data_dir) else None
