@@ -110,6 +110,19 @@ Branch = Generator[int, list, list]
 def grow(prefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: int = 1) -> list[list]:
     """Run ``branches[i]`` from context row ``rows[i]`` until every one is over, all of them in
     one forward pass per step; each is sent its top-``k`` next tokens. Returns what each returned."""
+    grown = None
+
+    def step(feed: dict[int, int]) -> list[list[int]]:
+        nonlocal grown
+        grown = grown or Branches(prefix, rows, room)  # no buffers when every branch is over at once
+        return grown.step(feed).topk(k, dim=-1).indices.tolist()  # (F, k)
+
+    return drive(branches, step, room)
+
+
+def drive(branches: Sequence[Branch], step, limit: int) -> list:
+    """Run every branch until it is over: ``step({i: token fed to branch i})`` returns, for each
+    fed branch in that order, the candidates sent back to it. Returns what each branch returned."""
     out: list = [None] * len(branches)
     feed = {}
     for i, branch in enumerate(branches):
@@ -117,19 +130,17 @@ def grow(prefix, rows: Sequence[int], branches: Sequence[Branch], room: int, k: 
             feed[i] = next(branch)
         except StopIteration as done:
             out[i] = done.value
-    grown = Branches(prefix, rows, room) if feed else None
-    for _ in range(room):
+    for _ in range(limit):
         if not feed:
             break
-        top = grown.step(feed).topk(k, dim=-1).indices.tolist()  # (F, k)
         nxt = {}
-        for (i, _), ids in zip(feed.items(), top):
+        for (i, _), candidates in zip(feed.items(), step(feed)):
             try:
-                nxt[i] = branches[i].send(ids)
+                nxt[i] = branches[i].send(candidates)
             except StopIteration as done:
                 out[i] = done.value
         feed = nxt
-    assert not feed, f"{len(feed)} branches want more than {room} tokens"
+    assert not feed, f"{len(feed)} branches want more than {limit} tokens"
     return out
 
 

@@ -107,7 +107,7 @@ def predict_words(
 
     def complete(jobs):
         starts = [list(contexts[i]) + [int(first[i, rank])] for i, rank in jobs]
-        return complete_words(lm, starts, n_given=1, max_tokens=max_tokens)
+        return complete_words(lm, starts, max_tokens=max_tokens)
 
     return _rounds(first, complete, accept)
 
@@ -162,7 +162,8 @@ def _rounds(first, complete, accept, cap: int = 1) -> list[WordPrediction]:
 
 def word_branch(tokenizer, special: frozenset, first: int, max_tokens: int):
     """A branch for ``branches.grow``: greedy tokens after ``first`` while they continue the
-    word (``_grow``'s rules, one token at a time); returns the word's tokens."""
+    word, one token at a time; returns the word's tokens. The word is over at a special token
+    (<|endoftext|>) or at a token that starts with whitespace once the word has text."""
     tokens = [first]
     if first in special:
         return tokens
@@ -183,35 +184,21 @@ def _word(tokenizer, tokens: list[int]) -> str:
     return words[0] if words else ""
 
 
-def complete_words(lm, seqs: Sequence[Sequence[int]], n_given: int, max_tokens: int) -> list[str]:
-    """Extend each sequence greedily until its last ``n_given`` tokens grow into a whole word."""
-    seqs = [list(s) for s in seqs]
-    return _grow(lm.tokenizer, seqs, n_given, max_tokens, lambda idx: _next(lm, [seqs[i] for i in idx], 1)[:, 0].tolist())
+def complete_words(lm, seqs: Sequence[Sequence[int]], max_tokens: int) -> list[str]:
+    """Extend each sequence greedily until its last token grows into a whole word
+    (``word_branch``), every step rerun whole through ``LM.topk_next``."""
+    from gpt2eval.engine.branches import drive
 
+    special = frozenset(lm.tokenizer.all_special_ids)
+    grown = [list(s[:-1]) for s in seqs]  # each branch feeds its word's first token first
 
-def _grow(tokenizer, seqs: list[list[int]], n_given: int, max_tokens: int, next_tokens) -> list[str]:
-    """The word rules: grow ``seqs`` in place by ``next_tokens(indices) -> token ids``."""
-    special = set(tokenizer.all_special_ids)  # <|endoftext|> ends the word too
-    n_word = [n_given] * len(seqs)  # tokens of the word so far, at the end of each sequence
-    texts = [tokenizer.decode(s[-n_given:], skip_special_tokens=True) for s in seqs]
-    growing = [i for i, s in enumerate(seqs) if not special & set(s[-n_given:])]
-    for _ in range(max_tokens - n_given):
-        if not growing:
-            break
-        nxt = next_tokens(growing)
-        still = []
-        for i, tok in zip(growing, nxt):
-            piece = tokenizer.decode([tok])
-            if tok in special or (texts[i].strip() and piece[:1].isspace()):
-                continue  # the word is over
-            seqs[i].append(tok)
-            n_word[i] += 1
-            texts[i] += piece
-            still.append(i)
-        growing = still
-    # Decode each word whole: a character split across tokens only decodes as a whole.
-    words = [tokenizer.decode(s[-n:], skip_special_tokens=True).split() for s, n in zip(seqs, n_word)]
-    return [w[0] if w else "" for w in words]
+    def step(feed: dict[int, int]) -> list[list[int]]:
+        for i, tok in feed.items():
+            grown[i].append(tok)
+        return _next(lm, [grown[i] for i in feed], 1).tolist()  # (F, 1)
+
+    words = drive([word_branch(lm.tokenizer, special, s[-1], max_tokens) for s in seqs], step, max(1, max_tokens - 1))
+    return [_word(lm.tokenizer, tokens) for tokens in words]
 
 
 def _next(lm, seqs: Sequence[Sequence[int]], k: int):
