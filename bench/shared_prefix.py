@@ -8,7 +8,7 @@ seconds of ``LM.score_shared_context`` against per-candidate rows (``score_conti
 and the largest relative difference of the summed NLLs. LAMBADA: the first ``--passages``
 of OpenAI's test set; the scoring pass alone (``score_continuations``), the word search as
 it was (``predict_words``: every step reruns the context), and the combined request
-(``score_and_predict_word``: one pass per context, steps from its KV cache); the search's
+(``score_and_search`` with ``WordSearch``: one pass per context, steps from its KV cache); the search's
 cost is the combined time minus the scoring pass. The model is a random-init GPT-2 small
 architecture (real vocabulary; the cost does not depend on the weights, but a random
 model's words are not a trained model's: the rounds the filter needs differ).
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from gpt2eval.config import WindowConfig
-from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.greedy import WordSearch, predict_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.models.loading import LoadedModel
 from gpt2eval.testing import gpt2_tokenizer
@@ -83,13 +83,13 @@ def main():
     pairs = list(zip(contexts, targets))
     scores, t_score, n_score = timed(lambda: lm.score_continuations(pairs), tokens)
     old, t_old, n_old = timed(lambda: predict_words(lm, contexts, is_answer, 10, MAX_WORD_TOKENS), tokens)
-    new, t_new, n_new = timed(lambda: lm.score_and_predict_word(pairs, is_answer, 10, MAX_WORD_TOKENS, rule="nltk179"), tokens)
+    new, t_new, n_new = timed(lambda: lm.score_and_search(pairs, WordSearch(is_answer, 10, MAX_WORD_TOKENS, rule="nltk179")), tokens)
     same = sum(a == b for a, (_, b) in zip(old, new))
     print(f"\nLAMBADA, first {len(rows)} passages, --stopword-topk 10")
     print("| pass | forward tokens | seconds | vs scoring pass |\n|---|---|---|---|")
     print(f"| scoring pass (score_continuations) | {n_score:,} | {t_score:.1f} | 1.00 |")
     print(f"| word search before (predict_words, reruns contexts) | {n_old:,} | {t_old:.1f} | {t_old / t_score:.2f} |")
-    print(f"| scoring + search after (score_and_predict_word) | {n_new:,} | {t_new:.1f} | {t_new / t_score:.2f} |")
+    print(f"| scoring + search after (score_and_search, WordSearch) | {n_new:,} | {t_new:.1f} | {t_new / t_score:.2f} |")
     print(f"| word search after (the difference) | {n_new - n_score:,} | {t_new - t_score:.1f} | {(t_new - t_score) / t_score:.2f} |")
     print(f"same predicted words: {same}/{len(rows)}")
 

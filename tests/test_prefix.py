@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gpt2eval.config import ModelConfig, WindowConfig
-from gpt2eval.engine.greedy import predict_words
+from gpt2eval.engine.greedy import WordSearch, predict_words
 from gpt2eval.engine.lm import LM
 from gpt2eval.models.loading import load_model
 from gpt2eval.testing import SMALL_VOCAB_SIZE, save_tiny_gpt2
@@ -74,7 +74,7 @@ def test_word_search_from_the_cache_equals_rerunning_contexts(loaded, max_length
     lm = LM(loaded, WindowConfig(max_length=max_length, batch_size=3))
     ids = lm.encode(TEXT * 2)
     items = [([loaded.eos_id] + ids[:n], ids[n : n + 2]) for n in (5, 17, 30, 44, 61)]
-    got = lm.score_and_predict_word(items, is_answer, topk=10, max_tokens=8, rule="nltk179")
+    got = lm.score_and_search(items, WordSearch(is_answer, topk=10, max_tokens=8, rule="nltk179"))
     scores = lm.score_continuations(items)
     preds = predict_words(lm, [ctx for ctx, _ in items], is_answer, topk=10, max_tokens=8)
     for (score, pred), want, want_pred in zip(got, scores, preds):

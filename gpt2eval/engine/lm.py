@@ -14,7 +14,6 @@ from gpt2eval.errors import UsageError
 if TYPE_CHECKING:  # torch enters with the scorer, so listing tasks never imports it
     from gpt2eval.models.loading import LoadedModel
     from gpt2eval.engine.scoring import Span, SpanScore
-    from gpt2eval.engine.greedy import WordPrediction
     from gpt2eval.engine.units import Runner
 
 
@@ -240,14 +239,6 @@ class LM:
             cost=lambda it: len(it[0]) + len(it[1]) - 1, weight=lambda it: len(it[1]), multiple=self.scorer.batch_size,
         )
         return [(SpanScore(r["nll"], r["greedy"]), search.result(r)) for r in records]
-
-    def score_and_predict_word(
-        self, items: Sequence[tuple[Sequence[int], Sequence[int]]], accept, topk: int, max_tokens: int, rule: str
-    ) -> list[tuple[SpanScore, WordPrediction]]:
-        """``score_and_search`` with the word filter (``greedy.WordSearch``)."""
-        from gpt2eval.engine.greedy import WordSearch
-
-        return self.score_and_search(items, WordSearch(accept, topk, max_tokens, rule))
 
     def _compute_search(self, items: list, search) -> list[dict]:
         """One unit of ``score_and_search``, computed here (inside a unit: no other map)."""
