@@ -112,53 +112,37 @@ def fit(config, dtype, device, start: int) -> tuple[int, float, str]:
     return size, peak, path
 
 
-ESTIMATE_CHILD = r"""
-import json, resource, sys
-import torch
-from transformers import GPT2Config, GPT2LMHeadModel
-layers, dims, heads, batch = map(int, sys.argv[1:5])
-config = GPT2Config(n_layer=layers, n_embd=dims, n_head=heads)
-torch.manual_seed(0)
-model = GPT2LMHeadModel(config).eval()
-ids = torch.full((batch, config.n_positions), config.eos_token_id)
-with torch.inference_mode():
-    model.transformer(input_ids=ids[:1], use_cache=False)  # first-call allocations
-    model.transformer(input_ids=ids, use_cache=False)  # the body, as the chunked output layer runs it
-print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "weights_bytes": sum(p.numel() * 4 for p in model.parameters())}))
-"""
-
-
 def estimate_fit(config, device_gib: float) -> None:
-    """The per-window memory of scoring full windows, on the CPU; the batch that GIB would hold."""
-    import json
+    """The per-window memory of the body's forward, on the CPU; the batch that GIB would hold."""
     import os
-    import subprocess
-    import sys
+
+    import peak_rss
+    from transformers import GPT2LMHeadModel
 
     from gpt2eval.engine.scoring import LOGSOFTMAX_BYTES
 
+    # The body's forward over 5 windows of real text, at batch 1 and at batch 5, each in a fresh
+    # process on glibc's default allocator (bench/peak_rss.py).
     env = {**os.environ, "GPT2EVAL_CPU_ALLOCATOR": "system"}
-    got = {}
-    for batch in (1, 5):
-        args = [str(config.n_layer), str(config.n_embd), str(config.n_head), str(batch)]
-        out = subprocess.run([sys.executable, "-c", ESTIMATE_CHILD, *args], env=env, capture_output=True, text=True, check=True)
-        got[batch] = json.loads(out.stdout.strip().splitlines()[-1])
-    per_window = (got[5]["peak_kib"] - got[1]["peak_kib"]) * 1024 / 4
-    if per_window <= 2**20:
-        print(f"peak RSS {got[1]['peak_kib'] // 1024} MiB at 1 window, {got[5]['peak_kib'] // 1024} at 5: a window's "
-              "memory is below what RSS resolves on this model; nothing to estimate")
+    peak = {batch: peak_rss.in_a_process(config.n_layer, 5, batch, "body", config.n_embd, config.n_head, env)["rss_peak"]
+            for batch in (1, 5)}
+    per_window = (peak[5] - peak[1]) / 4
+    MiB = 2**20
+    if per_window <= MiB:
+        print(f"peak RSS {peak[1] / MiB:.0f} MiB at 1 window, {peak[5] / MiB:.0f} at 5: a window's memory is below "
+              "what RSS resolves on this model; nothing to estimate")
         return
-    weights = got[1]["weights_bytes"]
+    with torch.device("meta"):
+        weights = sum(4 * p.numel() for p in GPT2LMHeadModel(config).parameters())
     free = device_gib * 2**30 - weights - LOGSOFTMAX_BYTES
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; estimate on the CPU, float32, {config.n_layer} layers x "
           f"{config.n_embd} dims; the body's forward (the output layer: one {LOGSOFTMAX_BYTES >> 20} MiB chunk on a GPU)")
     print("| body peak RSS, 1 window (MiB) | 5 windows (MiB) | per window (MiB) | weights (GiB) | device (GiB) "
           "| estimated largest batch of 1,024-token windows |\n|---|---|---|---|---|---|")
-    print(f"| {got[1]['peak_kib'] / 1024:.0f} | {got[5]['peak_kib'] / 1024:.0f} | {per_window / 2**20:.0f} | "
+    print(f"| {peak[1] / MiB:.0f} | {peak[5] / MiB:.0f} | {per_window / MiB:.0f} | "
           f"{weights / 2**30:.2f} | {device_gib:g} | ~{int(free // per_window)} (bfloat16: about twice) |")
     logits = config.n_positions * config.vocab_size * 4
-    print(f"\nWith the (B, 1,024, 50,257) float32 logits a window would add {logits / 2**20:.0f} MiB more: "
+    print(f"\nWith the (B, 1,024, 50,257) float32 logits a window would add {logits / MiB:.0f} MiB more: "
           f"~{int(free // (per_window + logits))} windows. Measure on the device: bench/gpu_mfu.py --fit.")
 
 

@@ -27,7 +27,7 @@ RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikitext-2" / "
 MiB = 2**20
 
 
-def child(layers: int, windows: int, batch: int, what: str) -> dict:
+def child(layers: int, windows: int, batch: int, what: str, dims: int = 768, heads: int = 12) -> dict:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -40,7 +40,7 @@ def child(layers: int, windows: int, batch: int, what: str) -> dict:
     tok = gpt2_tokenizer()
     ids = tok.encode(RAW.read_text(encoding="utf-8")[:200_000])[: windows * 1024 - 1]
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(n_layer=layers)).eval()
+    model = GPT2LMHeadModel(GPT2Config(n_layer=layers, n_embd=dims, n_head=heads)).eval()
     n_params = sum(p.numel() for p in model.parameters())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if what == "body":
@@ -60,14 +60,14 @@ def child(layers: int, windows: int, batch: int, what: str) -> dict:
 
 
 def measure(layers: int, windows: int, batches) -> list[dict]:
-    rows = []
-    for batch in batches:
-        got = {}
-        for what in ("body", "gpt2eval"):
-            cmd = [sys.executable, __file__, f"--layers={layers}", f"--windows={windows}", f"--child={batch}", f"--what={what}"]
-            got[what] = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-        rows.append(got)
-    return rows
+    return [{what: in_a_process(layers, windows, batch, what) for what in ("body", "gpt2eval")} for batch in batches]
+
+
+def in_a_process(layers: int, windows: int, batch: int, what: str, dims: int = 768, heads: int = 12, env=None) -> dict:
+    """``child`` in a fresh process (its peak RSS is its own)."""
+    cmd = [sys.executable, __file__, f"--layers={layers}", f"--dims={dims}", f"--heads={heads}", f"--windows={windows}",
+           f"--child={batch}", f"--what={what}"]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout.splitlines()[-1])
 
 
 def table(rows) -> str:
@@ -86,11 +86,13 @@ def main():
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--windows", type=int, default=8)
     ap.add_argument("--batches", default="1,4,8")
+    ap.add_argument("--dims", type=int, default=768)
+    ap.add_argument("--heads", type=int, default=12)
     ap.add_argument("--child", type=int)
     ap.add_argument("--what", choices=("body", "gpt2eval"))
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.layers, args.windows, args.child, args.what)))
+        print(json.dumps(child(args.layers, args.windows, args.child, args.what, args.dims, args.heads)))
         return
     print(f"GPT-2 small architecture, {args.layers} layers; {args.windows} windows of 1,024 tokens; float32 on the CPU")
     print(table(measure(args.layers, args.windows, [int(b) for b in args.batches.split(",")])))
