@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import assert_usage_error, run
 
 ROOT = Path(__file__).resolve().parents[1]
 glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
@@ -75,3 +75,13 @@ def test_the_result_records_the_allocator(tiny_model_dir, data_dir, tmp_path):
     assert result.exit_code == 0, result.output
     engine = json.loads((tmp_path / "ptb.json").read_text())["config"]["engine"]
     assert engine["cpu_allocator"] == keep_large_buffers()
+
+
+@pytest.mark.parametrize("command", [("run", "--task", "ptb"), ("sensitivity", "--task", "ptb", "--output", "sens")])
+def test_an_unknown_setting_is_refused_before_the_model_loads(command, tiny_model_dir, data_dir, monkeypatch):
+    import gpt2eval.models.loading
+
+    monkeypatch.setattr(gpt2eval.models.loading, "load_model", lambda cfg: pytest.fail("the model loaded"))
+    monkeypatch.setenv("GPT2EVAL_CPU_ALLOCATOR", "jemalloc")
+    result = run(*command, "--model", tiny_model_dir, "--data-dir", data_dir, "--limit", 1)
+    assert_usage_error(result, "GPT2EVAL_CPU_ALLOCATOR='jemalloc': use 'system'")

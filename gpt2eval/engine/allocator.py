@@ -32,11 +32,23 @@ import ctypes.util
 import os
 import platform
 
+from gpt2eval.errors import UsageError
+
 THRESHOLD = 2**30  # 1 GiB: above any activation of a batch of 8 windows of gpt2-xl (210 MiB)
 M_TRIM_THRESHOLD = -1  # glibc malloc.h
 M_MMAP_THRESHOLD = -3
 
+SETTINGS = ("kept", "system")  # GPT2EVAL_CPU_ALLOCATOR's values; unset is "kept"
+
 _state: str | None = None
+
+
+def setting() -> str:
+    """``GPT2EVAL_CPU_ALLOCATOR``, checked (the pipeline asks before any weights load)."""
+    value = os.environ.get("GPT2EVAL_CPU_ALLOCATOR", "kept")
+    if value not in SETTINGS:
+        raise UsageError(f"GPT2EVAL_CPU_ALLOCATOR={value!r}: use 'system' (glibc's defaults) or 'kept' (the default), or unset it")
+    return value
 
 
 def keep_large_buffers() -> str:
@@ -49,7 +61,7 @@ def keep_large_buffers() -> str:
 
 
 def _set() -> str:
-    if os.environ.get("GPT2EVAL_CPU_ALLOCATOR", "kept") == "system":
+    if setting() == "system":
         return "system default (GPT2EVAL_CPU_ALLOCATOR=system)"
     preload = os.environ.get("LD_PRELOAD", "")
     if preload:

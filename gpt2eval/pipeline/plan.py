@@ -98,6 +98,7 @@ def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None
     ``missing_data``: ``raise``, or ``skip`` (the job is reported and the others run).
     ``config``: the model's config when the front-end already read it (``model_config``).
     """
+    from gpt2eval.engine.allocator import setting
     from gpt2eval.engine.distributed import from_env
     from gpt2eval.models.fingerprint import check_revision
     from gpt2eval.models.loading import resolve_device
@@ -105,6 +106,7 @@ def plan_jobs(jobs: list[Job], model_cfg: ModelConfig, run_cfg: RunConfig | None
     assert jobs, "a plan needs at least one job"
     assert existing in ("refuse", "skip") and missing_data in ("raise", "skip"), (existing, missing_data)
     run_cfg = run_cfg or RunConfig()
+    setting()  # GPT2EVAL_CPU_ALLOCATOR, read when the scorer starts
     dist = from_env()
     check_revision(model_cfg.model, model_cfg.revision)
     build_tasks(jobs)
