@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--varied", type=int, default=0, help="random batches of varied shapes first (0: none)")
     args = ap.parse_args()
+    if min(args.layers, args.windows, args.rounds) < 1 or args.varied < 0:
+        ap.error("--layers, --windows and --rounds must be >= 1, --varied >= 0")
     best: dict[str, dict] = {}
     for _ in range(args.rounds):
         for mode in ("defaults", "kept"):

@@ -172,6 +172,8 @@ def main():
         config, args.tokens = GPT2Config(n_layer=2, n_embd=64, n_head=4), min(args.tokens, 4_000)
     else:
         config = GPT2Config(n_layer=36, n_embd=1280, n_head=20)  # gpt2-large
+    if args.estimate_fit is not None and args.estimate_fit <= 0:
+        ap.error("--estimate-fit takes the device's memory in GiB, > 0 (an H200: 141)")
     if args.estimate_fit:
         estimate_fit(config, args.estimate_fit)
         return
